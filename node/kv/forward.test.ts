@@ -1,11 +1,12 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_HEADER_BYTES } from '../transport/header.js';
 import { DecodeError } from '../util/bytes.js';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES, encodeProposal } from './commands.js';
 import {
   FORWARD_DATAGRAM_BUDGET,
   ForwardRequestIds,
+  Forwarder,
   MAX_FORWARD_REPLY_BYTES,
   MAX_FORWARD_REQUEST_BYTES,
   decodeForwardReply,
@@ -54,12 +55,18 @@ describe('forwarded requests', () => {
     expect(decodeForwardRequest(wire)).not.toBeInstanceOf(DecodeError);
   });
 
-  it('refuse a command that is not a valid proposal, or trailing bytes', () => {
-    expect(
-      decodeForwardRequest(
-        encodeForwardRequest({ requestId: 1, command: Uint8Array.from([1, 99, 0]) }),
-      ),
-    ).toBeInstanceOf(DecodeError);
+  it('keep the request id of a command that does not decode, so the leader can answer it', () => {
+    const back = decodeForwardRequest(
+      encodeForwardRequest({ requestId: 5, command: Uint8Array.from([1, 99, 0]) }),
+    );
+    expect(back).not.toBeInstanceOf(DecodeError);
+    if (!(back instanceof DecodeError)) {
+      expect(back.requestId).toBe(5);
+      expect(back.proposal).toBeInstanceOf(DecodeError);
+    }
+  });
+
+  it('refuse trailing or missing bytes, and an oversized command', () => {
     const wire = encodeForwardRequest({ requestId: 1, command: biggestCommand });
     expect(decodeForwardRequest(Buffer.concat([wire, Buffer.from([0])]))).toBeInstanceOf(
       DecodeError,
@@ -125,5 +132,86 @@ describe('ForwardRequestIds', () => {
     expect(b.next()).not.toBe(first); // 1 in 2^47 to fail
     const wrap = new ForwardRequestIds(Number.MAX_SAFE_INTEGER - 1);
     expect([wrap.next(), wrap.next()]).toEqual([Number.MAX_SAFE_INTEGER, 1]);
+  });
+});
+
+describe('Forwarder', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const command = encodeProposal({
+    command: { op: 'set', key: Buffer.from('k'), value: Buffer.from('v') },
+    session: null,
+  });
+
+  /** A Forwarder whose sends are recorded; `up` says whether the transport takes them. */
+  function setup(up = true) {
+    const sent: { to: string; requestId: number }[] = [];
+    const f = new Forwarder({
+      timeoutMs: 500,
+      ids: new ForwardRequestIds(100),
+      send: (to, payload) => {
+        const req = decodeForwardRequest(payload);
+        if (req instanceof DecodeError) throw req;
+        sent.push({ to, requestId: req.requestId });
+        return up;
+      },
+    });
+    const answer = (from: string, requestId: number, reply = resp.simple('OK')): void =>
+      f.onReply(from, encodeForwardReply({ requestId, reply }));
+    return { f, sent, answer };
+  }
+
+  it("relays the leader's reply to the request it answers", async () => {
+    const { f, sent, answer } = setup();
+    const a = f.forward('n2', command);
+    const b = f.forward('n2', command);
+    expect(sent).toEqual([
+      { to: 'n2', requestId: 101 },
+      { to: 'n2', requestId: 102 },
+    ]);
+    answer('n2', 102, resp.integer(0));
+    answer('n2', 101, resp.error('TRYAGAIN not the leader'));
+    expect(formatValue(await a)).toBe('-TRYAGAIN not the leader');
+    expect(formatValue(await b)).toBe(':0');
+    expect(f.inFlight).toBe(0);
+    expect(f.counters).toMatchObject({ forwarded: 2, replied: 2 });
+  });
+
+  it('answers -TRYAGAIN when the transport could not send, -TIMEOUT when no reply came', async () => {
+    const down = setup(false);
+    expect(formatValue(await down.f.forward('n2', command))).toMatch(
+      /^-TRYAGAIN cannot reach the leader n2/,
+    );
+    const { f, answer } = setup();
+    const p = f.forward('n3', command);
+    vi.advanceTimersByTime(500);
+    expect(formatValue(await p)).toMatch(
+      /^-TIMEOUT forwarded to the leader n3, no reply within 500 ms/,
+    );
+    answer('n3', 101); // too late
+    expect(f.counters).toMatchObject({ timedOut: 1, late: 1, replied: 0 });
+  });
+
+  it('ignores a reply from another node than the one asked, and garbage', async () => {
+    const { f, answer } = setup();
+    const p = f.forward('n2', command);
+    answer('n3', 101);
+    f.onReply('n2', Uint8Array.from([7, 7, 7]));
+    expect(f.inFlight).toBe(1);
+    answer('n2', 101, resp.integer(1));
+    expect(formatValue(await p)).toBe(':1');
+    expect(f.counters).toMatchObject({ malformed: 2, replied: 1 });
+  });
+
+  it('answers -TIMEOUT to everything waiting when closed', async () => {
+    const { f } = setup();
+    const p = f.forward('n2', command);
+    f.close();
+    expect(formatValue(await p)).toMatch(/^-TIMEOUT .* node stopping/);
   });
 });

@@ -82,4 +82,21 @@ describe('PeerAddressBook', () => {
     await book.refreshAll();
     expect(book.target('n2')).toEqual({ ip: '10.0.0.2', port: 7000 });
   });
+
+  it('runs one lookup at a time, so a hanging DNS ties up one thread at most', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const lookup: Lookup = async (host) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return [`10.0.0.${host.slice(1)}`];
+    };
+    const peers = new Map(['n2', 'n3', 'n4', 'n5'].map((id) => [id, { host: id, port: 7000 }]));
+    const book = new PeerAddressBook({ peers, family: 4, lookup });
+    await book.refreshAll();
+    expect(most).toBe(1);
+    expect(book.target('n5')).toEqual({ ip: '10.0.0.5', port: 7000 });
+  });
 });

@@ -46,6 +46,12 @@ export class PeerAddressBook {
   private readonly minInterval: number;
   private readonly now: () => number;
   private closed = false;
+  /**
+   * Lookups run one at a time: getaddrinfo blocks a thread of libuv's pool,
+   * which fs and fsync share, and a DNS server cut off by a partition can make
+   * every lookup hang for seconds.
+   */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(options: PeerAddressBookOptions) {
     this.lookup = options.lookup ?? systemLookup;
@@ -102,19 +108,25 @@ export class PeerAddressBook {
     void this.resolve(id);
   }
 
-  private async resolve(id: NodeId): Promise<void> {
+  private resolve(id: NodeId): Promise<void> {
     const p = this.peers.get(id);
-    if (p === undefined || p.pending || isIP(p.address.host) !== 0) return;
+    if (p === undefined || p.pending || isIP(p.address.host) !== 0) return Promise.resolve();
     p.pending = true;
     p.lastLookup = this.now();
-    try {
-      const ips = await this.lookup(p.address.host, this.family);
-      // A failed lookup keeps the last known addresses: a DNS hiccup must not cut a peer off.
-      if (!this.closed && ips.length > 0) p.ips = ips;
-    } catch {
-      // Counted by the transport when a send finds no address.
-    } finally {
-      p.pending = false;
-    }
+    const run = async (): Promise<void> => {
+      if (this.closed) return;
+      try {
+        const ips = await this.lookup(p.address.host, this.family);
+        // A failed lookup keeps the last known addresses: a DNS hiccup must not cut a peer off.
+        if (!this.closed && ips.length > 0) p.ips = ips;
+      } catch {
+        // Counted by the transport when a send finds no address.
+      } finally {
+        p.pending = false;
+        p.lastLookup = this.now();
+      }
+    };
+    this.chain = this.chain.then(run);
+    return this.chain;
   }
 }

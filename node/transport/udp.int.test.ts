@@ -92,10 +92,11 @@ describe('UdpTransport on 127.0.0.1', () => {
 
   it('counts sends that cannot go out instead of throwing', () => {
     const before = { ...t1.counters.sendFailed };
-    t1.send('n9', 'raft', Buffer.from('x'));
-    t1.send('n1', 'raft', Buffer.from('x')); // itself
-    t1.send('n2', 'raft', Buffer.alloc(MAX_PAYLOAD + 1));
-    t1.send('n4', 'raft', Buffer.from('x'));
+    expect(t1.send('n9', 'raft', Buffer.from('x'))).toBe(false);
+    expect(t1.send('n1', 'raft', Buffer.from('x'))).toBe(false); // itself
+    expect(t1.send('n2', 'raft', Buffer.alloc(MAX_PAYLOAD + 1))).toBe(false);
+    expect(t1.send('n4', 'raft', Buffer.from('x'))).toBe(false);
+    expect(t1.send('n3', 'raft', Buffer.from('x'))).toBe(true); // down, but UDP cannot know
     expect(t1.counters.sendFailed).toEqual({
       ...before,
       'unknown-peer': before['unknown-peer'] + 2,

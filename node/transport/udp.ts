@@ -200,7 +200,8 @@ export class UdpTransport {
       // The kernel's limit (net.core.rmem_max) wins; the default still works.
     }
     const transport = new UdpTransport(options, socket, family);
-    await transport.book.refreshAll();
+    // Not awaited: start at once; a send before a name resolves is counted as unresolved.
+    void transport.book.refreshAll();
     transport.timer = setInterval(
       () => void transport.book.refreshAll(),
       options.resolveIntervalMs ?? 2000,
@@ -215,25 +216,30 @@ export class UdpTransport {
     return { address: a.address, port: a.port };
   }
 
-  /** Sends one datagram; failures are counted in `counters.sendFailed`, never thrown. */
-  send(to: NodeId, kind: PayloadKind, payload: Uint8Array): void {
+  /**
+   * Sends one datagram. Failures are counted in `counters.sendFailed`, never
+   * thrown. Returns false when the datagram certainly did not leave (unknown
+   * peer, too large, no address yet, closed); true means handed to the socket,
+   * which for UDP promises nothing more.
+   */
+  send(to: NodeId, kind: PayloadKind, payload: Uint8Array): boolean {
     const c = this.counters;
     if (this.closed) {
       c.sendFailed.closed++;
-      return;
+      return false;
     }
     if (to === this.options.self || !this.book.has(to)) {
       c.sendFailed['unknown-peer']++;
-      return;
+      return false;
     }
     if (payload.length > this.options.maxPayloadBytes) {
       c.sendFailed.oversized++;
-      return;
+      return false;
     }
     const target = this.book.target(to);
     if (target === null) {
       c.sendFailed.unresolved++;
-      return;
+      return false;
     }
     const datagram = encodeDatagram(
       { kind, clusterId: this.options.clusterId, from: this.options.self, to },
@@ -245,8 +251,10 @@ export class UdpTransport {
       });
       c.sent[kind]++;
       c.bytesOut += datagram.length;
+      return true;
     } catch {
       c.sendFailed.error++;
+      return false;
     }
   }
 
