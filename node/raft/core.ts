@@ -132,6 +132,7 @@ export class RaftCore {
     s.snapshot = snapshot;
     s.applied = log.snapIndex;
     s.resetElectionTimer();
+    s.reads.seedWireIds(options.random());
     this.s = s;
     this.settings = settings;
     this.prevSoft = this.softState();

@@ -48,6 +48,14 @@ export class ReadTracker {
   confirmed: ConfirmedRead[] = [];
   private nextWireId = 1;
 
+  /**
+   * Starts wire ids at a random point: after a restart, a late answer to the
+   * previous incarnation's request must not match a new request's id.
+   */
+  seedWireIds(random: number): void {
+    this.nextWireId = 1 + Math.floor(Math.min(Math.max(random, 0), 1) * 2 ** 40);
+  }
+
   newWireId(): number {
     return this.nextWireId++;
   }

@@ -30,6 +30,8 @@ export interface EntryReception {
 /** A snapshot being received in chunks. */
 export interface SnapshotReception {
   readonly meta: SnapshotMeta;
+  /** The term of the leader sending it. */
+  readonly leaderTerm: number;
   readonly rx: ChunkReceiver;
 }
 
