@@ -8,6 +8,7 @@
  * must elect a leader and commit within a bound (liveness).
  */
 import type { RaftSettings, UnsafeOptions } from '../raft/options.js';
+import type { PersistBatch } from '../raft/storage.js';
 import type { AppliedUpdate, RaftEvent } from '../raft/raft.js';
 import { Raft } from '../raft/raft.js';
 import { MESSAGE_TYPES } from '../raft/messages.js';
@@ -173,7 +174,10 @@ export class Simulation {
             node.diskFreeAt = Math.max(node.diskFreeAt, this.now) + this.rng.int(lo, hi);
             this.schedule(node.diskFreeAt, { kind: 'disk', node: i, epoch: node.epoch });
           },
-          onDurable: (batch, before) => this.checker.onDurable(id, batch, before),
+          onDurable: (batch, before) => {
+            this.checker.onDurable(id, batch, before);
+            if (this.trace) this.log(`${id} durable: ${describeBatch(batch)}`);
+          },
         }),
         this.rng.fork(),
       );
@@ -741,6 +745,23 @@ export class Simulation {
     }
     return false;
   }
+}
+
+function describeBatch(b: PersistBatch): string {
+  const parts: string[] = [];
+  if (b.snapshot !== null)
+    parts.push(
+      `snapshot ${b.snapshot.meta.index}/${b.snapshot.meta.term}${b.discardLog ? ' (log discarded)' : ''}`,
+    );
+  const first = b.entries[0];
+  const last = b.entries[b.entries.length - 1];
+  if (first !== undefined && last !== undefined)
+    parts.push(`entries ${first.index}..${last.index}/${last.term}`);
+  if (b.hardState !== null)
+    parts.push(
+      `term ${b.hardState.term} vote ${b.hardState.vote ?? '-'} commit ${b.hardState.commit}`,
+    );
+  return parts.join(', ');
 }
 
 function describeWorld(w: World): string {
