@@ -37,12 +37,28 @@ function idBytes(id: string): Uint8Array {
   return b;
 }
 
+/** Short ASCII ids by their bytes packed in a number: ids repeat in every message. */
+const shortIds = new Map<number, string>();
+
 /** Reads a node id; ASCII ids (the usual `n1`) skip the UTF-8 decoder. */
 function readId(r: ByteReader): string {
   const b = r.bytes(MAX_ID_BYTES);
   let ascii = true;
-  for (let i = 0; i < b.length; i++) if ((b[i] ?? 0) >= 0x80) ascii = false;
-  if (ascii) return String.fromCharCode(...b);
+  let key = b.length;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] ?? 0;
+    if (c >= 0x80) ascii = false;
+    key = key * 128 + c;
+  }
+  if (ascii) {
+    const cacheable = b.length <= 6;
+    const hit = cacheable ? shortIds.get(key) : undefined;
+    if (hit !== undefined) return hit;
+    let s = '';
+    for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i] ?? 0);
+    if (cacheable && shortIds.size < 4096) shortIds.set(key, s);
+    return s;
+  }
   try {
     return strictUtf8.decode(b);
   } catch {

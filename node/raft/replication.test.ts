@@ -150,6 +150,38 @@ describe('log replication', () => {
   });
 });
 
+describe('liveness hints from the transport', () => {
+  it('peerDown stops streaming appends to a peer; peerUp probes it again at once', () => {
+    const net = new TestNet(three, { maxEntriesPerAppend: 1 }, 2);
+    const leader = net.elect();
+    net.run(100);
+    const peer = three.find((id) => id !== leader.id) ?? 'n2';
+    leader.core.peerDown(peer);
+    net.sent = [];
+    for (let i = 0; i < 5; i++) leader.core.propose(bytes(`v${i}`));
+    net.flushReady();
+    expect(appends(net.sent).filter((m) => m.to === peer)).toEqual([]);
+    expect(leader.core.status().progress.find((p) => p.id === peer)?.paused).toBe(true);
+    net.take(() => true);
+    leader.core.peerUp(peer);
+    net.flushReady();
+    const probe = appends(net.sent).filter((m) => m.to === peer);
+    expect(probe).toHaveLength(1);
+    net.run(200);
+    expect(net.node(peer).applied.filter((e) => e.kind === 'command')).toHaveLength(5);
+  });
+
+  it('a heartbeat answer from a peer reported down resumes it too', () => {
+    const net = new TestNet(three, {}, 2);
+    const leader = net.elect();
+    const peer = three.find((id) => id !== leader.id) ?? 'n2';
+    leader.core.peerDown(peer);
+    leader.core.propose(bytes('x'));
+    net.run(200);
+    expect(net.node(peer).applied.some((e) => e.kind === 'command')).toBe(true);
+  });
+});
+
 describe('commit rule', () => {
   /**
    * n1 leads term 4 holding an entry of term 2 at index 2 that only it has;

@@ -36,6 +36,8 @@ export interface SimOptions {
   readonly unsafe?: UnsafeOptions;
   /** Receives one line per step and per notable happening. */
   readonly trace?: (line: string) => void;
+  /** Parts of the world to fix instead of drawing them from the seed (benchmarks). */
+  readonly world?: Partial<World>;
 }
 
 /** Simulated ms after healing within which a leader must commit a new proposal. */
@@ -159,7 +161,7 @@ export class Simulation {
 
   constructor(private readonly opts: SimOptions) {
     this.rng = new Prng(opts.seed);
-    this.world = drawWorld(this.rng, opts.unsafe ?? {});
+    this.world = { ...drawWorld(this.rng, opts.unsafe ?? {}), ...opts.world };
     this.trace = opts.trace;
     this.ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
     this.net = new SimNetwork(opts.nodes, this.rng.fork(), this.world.chaos);
@@ -187,22 +189,80 @@ export class Simulation {
       this.trace(`seed ${opts.seed}: ${opts.nodes} nodes, ${describeWorld(this.world)}`);
   }
 
+  /** The whole run: `steps` steps of faults, then healing until liveness is shown (or not). */
   run(): SimOutcome {
-    for (const n of this.nodes) this.start(n);
-    this.schedule(this.now + 1, { kind: 'client' });
-    this.schedule(this.now + this.world.faultEveryMs, { kind: 'fault' });
-    let ev: SimEvent | undefined;
-    while (this.checker.violation === null && (ev = this.heap.pop()) !== undefined) {
-      this.now = ev.at;
-      this.stepNo++;
-      this.handle(ev);
-      this.checker.afterStep(this.nodes);
-      if (this.phase === 'chaos') this.watchFirstCommits();
-      if (this.trace) this.traceCommits();
+    this.begin();
+    while (this.checker.violation === null && this.step()) {
       if (this.phase === 'chaos' && this.stepNo >= this.opts.steps) this.heal();
       if (this.phase === 'heal' && this.livenessDone()) break;
     }
     return this.outcome();
+  }
+
+  private begun = false;
+
+  /** Starts the nodes, the clients and (unless the world has none) the faults. */
+  begin(): void {
+    if (this.begun) return;
+    this.begun = true;
+    for (const n of this.nodes) this.start(n);
+    this.schedule(this.now + 1, { kind: 'client' });
+    if (this.world.faultEveryMs > 0)
+      this.schedule(this.now + this.world.faultEveryMs, { kind: 'fault' });
+  }
+
+  /** Processes one event and checks; false when nothing is left to do. */
+  private step(): boolean {
+    const ev = this.heap.pop();
+    if (ev === undefined) return false;
+    this.now = ev.at;
+    this.stepNo++;
+    this.handle(ev);
+    this.checker.afterStep(this.nodes);
+    if (this.phase === 'chaos') this.watchFirstCommits();
+    if (this.trace) this.traceCommits();
+    return true;
+  }
+
+  // --- scripted use (benchmarks) ---
+
+  get time(): number {
+    return this.now;
+  }
+
+  get violation(): Violation | null {
+    return this.checker.violation;
+  }
+
+  /** Runs until `done()` holds after a step, or `ms` of simulated time passed; returns whether it held. */
+  runUntil(done: () => boolean, ms: number): boolean {
+    this.begin();
+    const end = this.now + ms;
+    while (this.checker.violation === null && !done()) {
+      const next = this.heap.peek();
+      if (next === undefined || next.at > end) {
+        this.now = Math.max(this.now, end);
+        return false;
+      }
+      this.step();
+    }
+    return done();
+  }
+
+  /** The node leading the highest term right now, if any. */
+  leader(): NodeId | null {
+    return this.leaderNode()?.id ?? null;
+  }
+
+  /** Crashes a node (what it did not persist is lost); it stays down. */
+  crashNode(id: NodeId): void {
+    const n = this.nodes[this.ids.indexOf(id)];
+    if (n !== undefined) this.crash(n);
+  }
+
+  /** Commit index of the cluster (highest any node reported). */
+  get committed(): number {
+    return this.checker.committedMax;
   }
 
   private outcome(): SimOutcome {
@@ -273,8 +333,12 @@ export class Simulation {
     }
   }
 
-  private schedule(at: number, body: EventBody): void {
-    this.heap.push({ ...body, at, seq: this.seq++ });
+  private schedule(at: number, body: EventBody | SimEvent): void {
+    // Callers hand over a fresh object (or an event being re-queued): stamp it, no copy.
+    const ev = body as SimEvent;
+    ev.at = at;
+    ev.seq = this.seq++;
+    this.heap.push(ev);
   }
 
   private log(line: string): void {
@@ -512,7 +576,7 @@ export class Simulation {
         return;
       }
       case 'client':
-        this.client();
+        for (let i = 0; i < this.world.clientBurst; i++) this.client();
         this.schedule(this.now + this.rng.int(1, 2 * this.world.clientEveryMs), { kind: 'client' });
         return;
       case 'fault':
@@ -552,7 +616,7 @@ export class Simulation {
     const up = this.upNodes();
     if (up.length === 0) return;
     // Once healed, only reads go on: the cluster must catch up, not outrun a load.
-    if (this.phase === 'chaos' && this.rng.chance(0.75)) this.propose(up);
+    if (this.phase === 'chaos' && !this.rng.chance(this.world.readShare)) this.propose(up);
     else this.read(up);
   }
 

@@ -25,9 +25,13 @@ export interface World {
   /** Ms between a node's ticks: [min, max]; a pause stalls a node for up to pauseMs. */
   readonly tickMs: readonly [number, number];
   readonly pauseMs: number;
-  /** Mean ms between client operations, and between fault actions. */
+  /** Mean ms between client operations, and between fault actions (0: no faults). */
   readonly clientEveryMs: number;
   readonly faultEveryMs: number;
+  /** Share of client operations that are reads (the others are proposals). */
+  readonly readShare: number;
+  /** Client operations per client event (many clients at once). */
+  readonly clientBurst: number;
   /** Snapshot filler bytes (so snapshots span several chunks). */
   readonly snapshotPadding: number;
   /** Share of proposals larger than one message. */
@@ -87,6 +91,8 @@ export function drawWorld(rng: Prng, unsafe: UnsafeOptions): World {
     pauseMs: rng.pick([0, 200, 600]),
     clientEveryMs: rng.pick([5, 20, 60]),
     faultEveryMs: rng.pick([100, 300, 800]),
+    readShare: 0.25,
+    clientBurst: 1,
     snapshotPadding: rng.pick([0, 300, 3_000]),
     largeShare: rng.pick([0, 0.02, 0.1]),
     crashAfterVote: churn ? rng.pick([0.2, 0.5]) : rng.pick([0, 0.2]),
