@@ -193,3 +193,19 @@ describe('malformed and out-of-range messages', () => {
     expect(raft.progress().term).toBe(0);
   });
 });
+
+describe('settings', () => {
+  it('refuse what cannot work, naming the node and the setting', () => {
+    const make = (extra: object) => () =>
+      new RaftCore({ id: 'n1', peers: three, random: () => 0, ...extra });
+    expect(make({ peers: ['n2', 'n3'] })).toThrow(/settings of n1: peers must include this node/);
+    expect(make({ heartbeatMs: 200 })).toThrow(/heartbeatMs must be below electionTimeoutMinMs/);
+    expect(make({ electionTimeoutMaxMs: 100 })).toThrow(/electionTimeoutMaxMs/);
+    expect(make({ maxMessageLength: 100 })).toThrow(/maxMessageLength must be at least 256/);
+    expect(make({ maxInflight: 0 })).toThrow(/maxInflight must be a whole number >= 1/);
+    const many = Array.from({ length: 60 }, (_, i) => `node-with-a-rather-long-name-${i}`);
+    expect(() => new RaftCore({ id: many[0] ?? '', peers: many, random: () => 0 })).toThrow(
+      /peers \(60 of them\) leave no room for snapshot chunks/,
+    );
+  });
+});

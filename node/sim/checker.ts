@@ -53,6 +53,14 @@ export class SafetyChecker {
   /** Highest committed index whose entry is known (registered). */
   private committedKnown = 0;
   private readonly lastCommit = new Map<NodeId, number>();
+  /** The earliest term in which each index was seen committed. */
+  private readonly committedIn: number[] = [];
+  /** Highest index seen committed in a term before `term`, computed on demand at elections. */
+  private committedBefore(term: number): number {
+    for (let i = this.committedMax; i > 0; i--)
+      if ((this.committedIn[i] ?? Infinity) < term) return i;
+    return 0;
+  }
   private readonly appliedDigest: number[] = [];
 
   constructor(private readonly quorum: number) {}
@@ -61,7 +69,12 @@ export class SafetyChecker {
     this.violation ??= { invariant, detail };
   }
 
-  /** A node became leader of `term`; `core` is its state right then. */
+  /**
+   * A node became leader of `term`; `core` is its state right then. Leader
+   * completeness binds leaders of later terms only: a leader of an older term
+   * may finish its election late (its votes were delayed) after a newer term
+   * committed entries it does not have.
+   */
   onLeader(node: NodeId, term: number, core: RaftCore): void {
     const other = this.leaderOfTerm.get(term);
     if (other !== undefined && other !== node) {
@@ -69,10 +82,11 @@ export class SafetyChecker {
       return;
     }
     this.leaderOfTerm.set(term, node);
-    if (core.lastIndex < this.committedMax) {
+    const required = this.committedBefore(term);
+    if (core.lastIndex < required) {
       this.fail(
         'leader completeness',
-        `${node} leads term ${term} with a log ending at ${core.lastIndex}, but ${this.committedMax} is committed`,
+        `${node} leads term ${term} with a log ending at ${core.lastIndex}, but ${required} was committed in an earlier term`,
       );
       return;
     }
@@ -85,9 +99,9 @@ export class SafetyChecker {
       );
       return;
     }
-    for (let i = snap + 1; i <= this.committedKnown; i++) {
+    for (let i = snap + 1; i <= required; i++) {
       const t = this.committedTerm[i];
-      if (t === undefined) continue;
+      if (t === undefined || (this.committedIn[i] ?? 0) >= term) continue;
       const e = core.entryAt(i);
       if (e === undefined || e.term !== t || entryHash(e) !== this.committedHash[i]) {
         this.fail(
@@ -138,6 +152,11 @@ export class SafetyChecker {
       for (let i = Math.max(prev, n.core.snapshotIndex) + 1; i <= c; i++) {
         const e = n.core.entryAt(i);
         if (e !== undefined) this.registerCommitted(n.id, e);
+      }
+      // Committed no later than this node's term (it learned it in this term or earlier).
+      for (let i = prev + 1; i <= c; i++) {
+        const known = this.committedIn[i];
+        if (known === undefined || n.core.term < known) this.committedIn[i] = n.core.term;
       }
       if (c > this.committedMax) this.committedMax = c;
     }
