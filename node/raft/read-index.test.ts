@@ -110,6 +110,21 @@ describe('ReadIndex on the leader', () => {
   });
 });
 
+describe('ReadIndex timeouts', () => {
+  it('a leader that cannot confirm a read fails it after an election timeout, rather than hold it', () => {
+    const net = new TestNet(three, { checkQuorum: false }, 9);
+    const leader = net.elect();
+    net.run(100);
+    net.isolate(leader.id);
+    leader.core.readIndex(12);
+    net.run(290, 10);
+    expect(leader.readStates).toEqual([]);
+    net.run(30, 10);
+    expect(leader.readStates).toEqual([{ requestId: 12, ok: false, reason: 'timeout' }]);
+    expect(leader.core.role).toBe('leader');
+  });
+});
+
 describe('ReadIndex on a follower', () => {
   it('gets its read index from the leader and answers once it applied it', () => {
     const { net, leader, followers } = cluster(6);
