@@ -33,12 +33,16 @@ export class Demuxer {
 }
 
 /** Splits a whole multiplexed buffer (e.g. a non-following logs call). */
-export function demuxBuffer(buf: Buffer): { stdout: Buffer; stderr: Buffer } {
+export function demuxBuffer(buf: Buffer): { stdout: Buffer; stderr: Buffer; combined: Buffer } {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  const d = new Demuxer((kind, data) => (kind === 'stderr' ? err : out).push(data));
+  const all: Buffer[] = [];
+  const d = new Demuxer((kind, data) => {
+    (kind === 'stderr' ? err : out).push(data);
+    all.push(data);
+  });
   d.push(buf);
-  return { stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+  return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), combined: Buffer.concat(all) };
 }
 
 /** Builds one frame; for tests and for fakes of the engine. */

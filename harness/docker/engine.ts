@@ -474,7 +474,11 @@ export class Engine {
     );
   }
 
-  async logs(id: string, opts: LogOptions = {}): Promise<{ stdout: string; stderr: string }> {
+  /** The container's log so far; `combined` keeps stdout and stderr in the order written. */
+  async logs(
+    id: string,
+    opts: LogOptions = {},
+  ): Promise<{ stdout: string; stderr: string; combined: string }> {
     const buf = await this.call(`logs ${id}`, () =>
       this.docker.getContainer(id).logs({
         follow: false,
@@ -485,8 +489,12 @@ export class Engine {
         ...(opts.since !== undefined ? { since: opts.since } : {}),
       }),
     );
-    const { stdout, stderr } = demuxBuffer(buf);
-    return { stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') };
+    const { stdout, stderr, combined } = demuxBuffer(buf);
+    return {
+      stdout: stdout.toString('utf8'),
+      stderr: stderr.toString('utf8'),
+      combined: combined.toString('utf8'),
+    };
   }
 
   /** Streams logs until the container stops or `signal` aborts. */
