@@ -66,8 +66,9 @@ export interface ContainerSpec {
   readonly hostname?: string;
   readonly env?: Readonly<Record<string, string>>;
   readonly labels: Labels;
-  readonly network: string;
-  readonly ipv4: string;
+  /** A user-defined network to join with a static address; absent: the default bridge. */
+  readonly network?: string;
+  readonly ipv4?: string;
   readonly aliases?: readonly string[];
   /** Named volume -> path in the container. */
   readonly volumes?: Readonly<Record<string, string>>;
@@ -371,18 +372,22 @@ export class Engine {
         Labels: { ...spec.labels },
         ...(spec.workingDir !== undefined ? { WorkingDir: spec.workingDir } : {}),
         HostConfig: {
-          NetworkMode: spec.network,
+          NetworkMode: spec.network ?? 'bridge',
           Binds: binds,
           RestartPolicy: { Name: 'no' },
         },
-        NetworkingConfig: {
-          EndpointsConfig: {
-            [spec.network]: {
-              IPAMConfig: { IPv4Address: spec.ipv4 },
-              Aliases: [...(spec.aliases ?? [])],
-            },
-          },
-        },
+        ...(spec.network !== undefined
+          ? {
+              NetworkingConfig: {
+                EndpointsConfig: {
+                  [spec.network]: {
+                    ...(spec.ipv4 !== undefined ? { IPAMConfig: { IPv4Address: spec.ipv4 } } : {}),
+                    Aliases: [...(spec.aliases ?? [])],
+                  },
+                },
+              },
+            }
+          : {}),
       }),
     );
     return c.id;

@@ -11,6 +11,8 @@
  *   probe.js udp --to IP[,IP...] [--port 7100] [--count 200] [--interval-ms 2] [--wait-ms 1000]
  *       Sends numbered datagrams to each target and reports, per target, how
  *       many echoes came back and their round-trip times (JSON).
+ *   probe.js tcp --to IP [--port 7100] [--bytes 65536]
+ *       Sends BYTES over TCP to the echo and reports how long until all came back (JSON).
  *   probe.js stats [--reset]      this container's counts by source (JSON)
  *   probe.js boots --data DIR     how many times `serve` started on this volume
  */
@@ -80,6 +82,7 @@ function serve(port: number, control: number, data: string | undefined): void {
       sock.end(JSON.stringify(Object.fromEntries(counts)) + '\n');
     });
   }).listen(control, '127.0.0.1');
+  process.stdout.write(`probe serving on udp/tcp ${port}\n`);
   const stop = (): void => process.exit(0);
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -122,6 +125,34 @@ async function udpProbe(
   return { targets: out };
 }
 
+export interface TcpReport {
+  readonly bytes: number;
+  readonly ms: number;
+}
+
+function tcpProbe(target: string, port: number, bytes: number): Promise<TcpReport> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    let got = 0;
+    const sock = createConnection({ host: target, port }, () => {
+      sock.end(Buffer.alloc(bytes, 0x61));
+    });
+    sock.on('data', (c: Buffer) => {
+      got += c.length;
+      if (got >= bytes) {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        sock.destroy();
+        resolve({ bytes: got, ms });
+      }
+    });
+    sock.on('error', reject);
+    sock.on('close', () => {
+      if (got < bytes)
+        reject(new Error(`tcp ${target}:${port}: closed after ${got} of ${bytes} bytes`));
+    });
+  });
+}
+
 function control(port: number, cmd: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = createConnection({ host: '127.0.0.1', port }, () => sock.write(`${cmd}\n`));
@@ -145,6 +176,7 @@ async function main(argv: readonly string[]): Promise<number> {
       'interval-ms': { type: 'string' },
       'wait-ms': { type: 'string' },
       reset: { type: 'boolean' },
+      bytes: { type: 'string' },
     },
     strict: true,
   });
@@ -172,6 +204,12 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(JSON.stringify(report) + '\n');
       return 0;
     }
+    case 'tcp': {
+      if (values.to === undefined) throw new Error('probe tcp: --to IP is required');
+      const report = await tcpProbe(values.to, port, num(values.bytes, 65536));
+      process.stdout.write(JSON.stringify(report) + '\n');
+      return 0;
+    }
     case 'stats':
       process.stdout.write(await control(ctl, values.reset ? 'reset' : 'stats'));
       return 0;
@@ -184,7 +222,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     default:
-      process.stderr.write('usage: probe.js serve|udp|stats|boots [flags]\n');
+      process.stderr.write('usage: probe.js serve|udp|tcp|stats|boots [flags]\n');
       return 3;
   }
 }
