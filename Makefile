@@ -53,7 +53,7 @@ run: deps build
 	$(RAFTBED) --help
 
 bench: deps build docker-engine
-	node dist/harness/cluster/cluster.bench.js
+	@for f in $$(find dist -name '*.bench.js' | sort); do echo "== $$f"; node $$f || exit 1; done
 
 clean:
 	rm -rf dist .raftbed
