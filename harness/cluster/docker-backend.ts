@@ -9,6 +9,7 @@ import {
   delayerTag,
   findDelayers,
   isDelayerAlive,
+  NODE_IFACE,
   planQdisc,
   probeNetem,
   setQdisc,
@@ -17,8 +18,9 @@ import {
 } from '../faults/delay.js';
 import { inNetns, inNetnsOk, netnsProblem, pidBelongsTo } from '../faults/netns.js';
 import { applyScript, chainBody, nodeNetFaults, removeScript, scanRules } from '../faults/rules.js';
-import { resolvePartition } from '../faults/shapes.js';
-import type { Partition, PartitionShape } from '../faults/shapes.js';
+import { delayerArgs, qdiscRate, readRules } from '../faults/readback.js';
+import { normalizeCuts, resolvePartition } from '../faults/shapes.js';
+import type { Cut, Partition, PartitionShape } from '../faults/shapes.js';
 import type {
   Address,
   Backend,
@@ -49,7 +51,7 @@ import { raftStatus } from './raft-status.js';
 import { CLIENT_PORT, DATA_DIR, nodeCommand, nodeNames, specProblem } from './spec.js';
 import type { ClusterSpec, NodeName } from './spec.js';
 import { StateStore } from './state.js';
-import type { AppliedNet, ClusterState, NodeRecord } from './state.js';
+import type { AppliedNet, ClusterState, FlakySetting, NodeRecord, SlowSetting } from './state.js';
 import { chooseSubnet, gatewayIp, nodeIp } from './subnet.js';
 
 /**
@@ -291,6 +293,7 @@ export class DockerBackend implements Backend {
       if (node !== undefined && ip !== undefined)
         records[node] = { ip, container: c.name, id: c.id };
     }
+    const faults = await this.readBackFaults(name, records);
     const state: ClusterState = {
       version: 1,
       name,
@@ -301,12 +304,67 @@ export class DockerBackend implements Backend {
       image: spec.image ?? '',
       spec,
       nodes: records,
-      flaky: {},
-      slow: {},
+      ...faults,
       applied: {},
     };
     await this.store.save(state);
     return state;
+  }
+
+  /**
+   * The faults in force, read back from the running nodes' namespaces (the
+   * rules are tagged, delayers carry their arguments). A cut is applied at
+   * both ends, so it is found even when one end is stopped.
+   */
+  private async readBackFaults(
+    name: string,
+    records: Readonly<Record<NodeName, NodeRecord>>,
+  ): Promise<Pick<ClusterState, 'flaky' | 'slow' | 'partition'>> {
+    const flaky: Record<NodeName, FlakySetting> = {};
+    const slow: Record<NodeName, SlowSetting> = {};
+    if (netnsProblem(this.engine.local) !== undefined) return { flaky, slow };
+    const byIp = new Map(Object.entries(records).map(([n, r]) => [r.ip, n]));
+    const cuts: Cut[] = [];
+    for (const [node, rec] of Object.entries(records)) {
+      const info = await this.engine.inspectContainer(rec.id);
+      if (!info || info.pid <= 0) continue;
+      const rules = readRules((await inNetns(info.pid, ['iptables', '-S'])).stdout, name);
+      for (const ip of rules.dropFrom) {
+        const from = byIp.get(ip);
+        if (from !== undefined) cuts.push({ from, to: node });
+      }
+      for (const ip of rules.dropTo) {
+        const to = byIp.get(ip);
+        if (to !== undefined) cuts.push({ from: node, to });
+      }
+      if (rules.loss !== undefined) flaky[node] = { loss: rules.loss };
+      const tag = delayerTag(name, node);
+      const d = findDelayers(tag).find((x) => x.tag === tag);
+      const delay = d?.argv ? delayerArgs(d.argv) : undefined;
+      const tc = await inNetns(info.pid, ['tc', 'qdisc', 'show', 'dev', NODE_IFACE]);
+      const rate = qdiscRate(tc.stdout);
+      if (delay !== undefined || rate !== undefined) {
+        slow[node] = {
+          delayMs: delay?.delayMs ?? 0,
+          jitterMs: delay?.jitterMs ?? 0,
+          ...(rate !== undefined ? { rateKbit: rate } : {}),
+        };
+      }
+    }
+    const nodes = Object.keys(records);
+    const normalized = normalizeCuts(cuts, nodes);
+    if (normalized.length === 0) return { flaky, slow };
+    const resolved = resolvePartition({ kind: 'cuts', cuts: normalized }, nodes);
+    return {
+      flaky,
+      slow,
+      partition: {
+        ...resolved,
+        description: `${resolved.description} (read back from the nodes)`,
+        shape: { kind: 'cuts', cuts: normalized },
+        since: new Date().toISOString(),
+      },
+    };
   }
 
   private async leftovers(name: string): Promise<{ total: number; summary: string }> {
@@ -459,9 +517,13 @@ export class DockerCluster implements Cluster {
   }
 
   /** The pid whose namespace is the node's, or 0 when the node is not running. */
-  private async netnsPid(state: ClusterState, node: NodeName): Promise<number> {
+  private async netnsPid(
+    state: ClusterState,
+    node: NodeName,
+    applied: AppliedNet | undefined = state.applied[node],
+  ): Promise<number> {
     const rec = this.record(state, node);
-    const known = state.applied[node]?.pid;
+    const known = applied?.pid;
     if (known !== undefined && pidBelongsTo(known, rec.id)) return known;
     const info = await this.inspect(state, node);
     return info && (info.status === 'running' || info.status === 'paused') ? info.pid : 0;
@@ -692,8 +754,10 @@ export class DockerCluster implements Cluster {
       state.flaky = {};
       state.slow = {};
       if (what === '') {
-        await this.applyAllIfKnown(state);
-        return `join: no network fault was in force on ${this.name}`;
+        const checked = await this.clearUnrecorded(state);
+        return checked.length > 0
+          ? `join: no network fault was recorded; cleared what raftbed had left on ${checked.join(', ')}`
+          : `join: no network fault was in force on ${this.name}`;
       }
       this.requireNetns();
       await this.applyAll(state);
@@ -750,8 +814,10 @@ export class DockerCluster implements Cluster {
       state.flaky = {};
       state.slow = {};
       if (touched.length === 0) {
-        await this.applyAllIfKnown(state);
-        return `fast: no loss or delay was in force on ${this.name}`;
+        const checked = await this.clearUnrecorded(state);
+        return checked.length > 0
+          ? `fast: no loss or delay was recorded; cleared what raftbed had left on ${checked.join(', ')}`
+          : `fast: no loss or delay was in force on ${this.name}`;
       }
       this.requireNetns();
       await this.applyNodes(state, touched);
@@ -795,21 +861,29 @@ export class DockerCluster implements Cluster {
     );
   }
 
-  /** Helpers or rules that a crashed command may have left, on nodes where nothing is wanted. */
-  private async applyAllIfKnown(state: ClusterState): Promise<void> {
-    const dirty = this.nodes.filter((n) => {
+  /**
+   * With nothing recorded in force, still clears what may be there: nodes whose
+   * namespace is not recorded (state rebuilt from labels after it was lost) or
+   * where a command stopped half-way. Returns the nodes it checked.
+   */
+  private async clearUnrecorded(state: ClusterState): Promise<NodeName[]> {
+    const check = this.nodes.filter((n) => {
       const a = state.applied[n];
       return (
-        a !== undefined &&
-        (a.rules !== '' || a.delayer !== undefined || a.qdisc !== undefined || a.dirty === true)
+        a === undefined ||
+        a.rules !== '' ||
+        a.delayer !== undefined ||
+        a.qdisc !== undefined ||
+        a.dirty === true
       );
     });
-    if (dirty.length > 0) {
+    if (check.length > 0) {
       this.requireNetns();
-      await this.applyNodes(state, dirty);
+      await this.applyNodes(state, check);
     } else {
       await this.store.save(state);
     }
+    return check.filter((n) => state.applied[n] !== undefined);
   }
 
   private async applyAll(state: ClusterState): Promise<void> {
@@ -822,23 +896,28 @@ export class DockerCluster implements Cluster {
    * each node's namespace to it, then records what was applied.
    */
   private async applyNodes(state: ClusterState, nodes: readonly NodeName[]): Promise<void> {
+    const before = new Map(nodes.map((n) => [n, state.applied[n]]));
     for (const n of nodes) {
       const a = state.applied[n];
       if (a !== undefined) state.applied[n] = { ...a, dirty: true };
     }
     await this.store.save(state);
-    await Promise.all(nodes.map((n) => this.applyNode(state, n)));
+    await Promise.all(nodes.map((n) => this.applyNode(state, n, before.get(n))));
     await this.store.save(state);
   }
 
-  private async applyNode(state: ClusterState, node: NodeName): Promise<void> {
-    const pid = await this.netnsPid(state, node);
+  /** Brings one node's namespace to the state's intent; `prev` is what was there before. */
+  private async applyNode(
+    state: ClusterState,
+    node: NodeName,
+    prev: AppliedNet | undefined = state.applied[node],
+  ): Promise<void> {
+    const pid = await this.netnsPid(state, node, prev);
     if (pid <= 0) {
       // Not running: its faults are applied when it starts.
       delete state.applied[node];
       return;
     }
-    const prev = state.applied[node];
     const known = prev !== undefined && prev.pid === pid && prev.dirty !== true;
     const slow = state.slow[node];
     if (slow !== undefined && state.netem === undefined) {

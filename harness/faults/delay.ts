@@ -74,6 +74,8 @@ export async function ensureDelayer(): Promise<string> {
 export interface DelayerProcess {
   readonly pid: number;
   readonly tag: string;
+  /** Its command line (empty for one this process just started). */
+  readonly argv?: readonly string[];
 }
 
 /** Starts a delayer in the namespace of `netnsPid`; resolves once its queue is bound. */
@@ -188,7 +190,9 @@ export function findDelayers(prefix: string): DelayerProcess[] {
     const pid = Number(entry);
     const argv = cmdline(pid);
     const tag = argv ? tagOf(argv) : undefined;
-    if (tag !== undefined && tag.startsWith(prefix)) found.push({ pid, tag });
+    if (argv !== undefined && tag !== undefined && tag.startsWith(prefix)) {
+      found.push({ pid, tag, argv });
+    }
   }
   return found;
 }
@@ -205,9 +209,12 @@ export async function stopDelayer(pid: number, tag: string): Promise<boolean> {
   } catch {
     return false;
   }
-  for (let i = 0; i < 100; i++) {
+  // It exits within a millisecond or two; poll finely, then coarsely, for at most 1 s.
+  for (let waited = 0; waited < 1000;) {
     if (cmdline(pid) === undefined || isZombie(pid)) return true;
-    await new Promise((r) => setTimeout(r, 10));
+    const step = waited < 50 ? 1 : 20;
+    await new Promise((r) => setTimeout(r, step));
+    waited += step;
   }
   try {
     process.kill(pid, 'SIGKILL');

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerBackend } from '../cluster/docker-backend.js';
@@ -30,10 +32,11 @@ async function cli(...args: string[]): Promise<Record<string, unknown>> {
 
 let backend: DockerBackend;
 let cluster: DockerCluster;
+let stateDir: string;
 const events: ClusterEvent[] = [];
 
 beforeAll(async () => {
-  isolateState();
+  stateDir = isolateState();
   backend = await DockerBackend.connect();
   await backend.down(NAME);
   cluster = await backend.up(probeSpec(NAME, 3));
@@ -215,6 +218,33 @@ describe('faults compose across processes and restarts', () => {
     expect(got).toBeGreaterThan(300 * 0.35);
     expect(got).toBeLessThan(300 * 0.65);
     await cluster.heal();
+  });
+
+  it('with the state file gone, faults are read back from the nodes and join removes them', async () => {
+    await cluster.partition({ kind: 'oneway', from: ['n1'], to: ['n3'] });
+    await cluster.flaky(['n2'], 0.2);
+    await cluster.slow(['n3'], { delayMs: 40, rateKbit: 900 });
+    rmSync(join(stateDir, `${NAME}.json`));
+    const status = (await run(process.execPath, [...CLI, 'status', '--name', NAME, '--json']))
+      .stdout;
+    const faults = (JSON.parse(status) as { faults: Record<string, unknown> }).faults;
+    expect(faults['partition']).toMatchObject({ cuts: [{ from: 'n1', to: 'n3' }] });
+    expect(faults['flaky']).toEqual({ n2: { loss: 0.2 } });
+    expect(faults['slow']).toEqual({ n3: { delayMs: 40, jitterMs: 0, rateKbit: 900 } });
+    const joined = await cli('join');
+    expect(String(joined['detail'])).toMatch(
+      /^join: healed the partition .*loss on n2, delay on n3/,
+    );
+    for (const node of cluster.nodes) {
+      expect(await rules(node)).not.toContain('RAFTBED');
+      expect(
+        (await cluster.netnsRun(node, ['tc', 'qdisc', 'show', 'dev', 'eth0'])).stdout,
+      ).not.toMatch(/tbf/);
+    }
+    expect(findDelayers(`raftbed:${NAME}:`)).toHaveLength(0);
+    expect(sorted(await delivered(backend, cluster))).toEqual(
+      sorted(expectedLinks(cluster.nodes, [])),
+    );
   });
 
   it('isolate-leader needs a leader and says so when there is none', async () => {
