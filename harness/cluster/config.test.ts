@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseClusterConfig, parseRange } from './config.js';
-import { nodeCommand, specProblem } from './spec.js';
+import { clusterId, nodeCommand, specProblem } from './spec.js';
 
 describe('raftbed.yml', () => {
   it('reads every setting', () => {
@@ -12,7 +12,7 @@ describe('raftbed.yml', () => {
         'subnet: 10.77.9.0/24',
         'heartbeat_ms: 50',
         'election_timeout_ms: 300-600',
-        'fsync: true',
+        'fsync: batch',
         'unsafe: stale-reads',
         'node_flags: [--x, "1"]',
       ].join('\n'),
@@ -24,7 +24,7 @@ describe('raftbed.yml', () => {
       subnet: '10.77.9.0/24',
       heartbeatMs: 50,
       electionTimeoutMs: [300, 600],
-      fsync: true,
+      fsync: 'batch',
       unsafe: 'stale-reads',
       nodeFlags: ['--x', '1'],
     });
@@ -69,10 +69,19 @@ describe('node command', () => {
     expect(arg('--data')).toBe('/data');
     expect(arg('--client-port')).toBe('6379');
     expect(arg('--cluster-id')).toBe('demo');
+    expect(arg('--fsync')).toBeUndefined();
     expect(arg('--heartbeat-ms')).toBe('100');
     expect(arg('--election-timeout-ms')).toBe('600-1200');
     expect(arg('--unsafe')).toBe('lazy-wal');
     expect(cmd[cmd.length - 1]).toBe('--extra');
+  });
+
+  it("keeps cluster ids within the node's 16 characters, distinct for long names", () => {
+    expect(clusterId('short-name')).toBe('short-name');
+    const a = clusterId('a-very-long-cluster-name-1');
+    const b = clusterId('a-very-long-cluster-name-2');
+    expect(a).toMatch(/^[A-Za-z0-9._-]{1,16}$/);
+    expect(a).not.toBe(b);
   });
 
   it('fills the placeholders of a replacement command', () => {

@@ -14,7 +14,7 @@ import type { ClusterSpec } from './spec.js';
  *   subnet: 10.77.3.0/24            # default: a free /24
  *   heartbeat_ms: 100
  *   election_timeout_ms: 600-1200   # or [600, 1200]
- *   fsync: true                     # or a value the node takes
+ *   fsync: always                   # the node's --fsync: always, batch or never
  *   unsafe: stale-reads             # a planted bug, test only
  *   node_flags: [--some-flag, value]
  *   command: [node, /app/dist/harness/faults/probe.js, serve]   # instead of raftbed node
@@ -110,9 +110,10 @@ export function parseClusterConfig(text: string, file: string = CONFIG_FILE): Cl
         break;
       }
       case 'fsync':
-        if (typeof value === 'boolean' || typeof value === 'string') spec.fsync = value;
-        else throw bad('true, false or a value');
-        if (value === false) delete spec.fsync;
+        if (value !== 'always' && value !== 'batch' && value !== 'never') {
+          throw bad('always, batch or never');
+        }
+        spec.fsync = value;
         break;
       case 'unsafe':
         if (typeof value !== 'string') throw bad('a bug name');

@@ -15,8 +15,8 @@ export interface ClusterSpec {
   readonly subnet?: string;
   readonly heartbeatMs: number;
   readonly electionTimeoutMs: readonly [number, number];
-  /** `--fsync` (true) or `--fsync VALUE` for the node; absent: the node's default. */
-  readonly fsync?: boolean | string;
+  /** The node's `--fsync` policy (always, batch, never); absent: the node's default. */
+  readonly fsync?: string;
   /** A planted bug (`--unsafe BUG`), test only. */
   readonly unsafe?: string;
   /** More flags passed to every node as they are. */
@@ -83,6 +83,17 @@ export function specProblem(spec: ClusterSpec): string | undefined {
   return undefined;
 }
 
+/**
+ * The node's --cluster-id (1-16 of A-Z a-z 0-9 . _ -): the cluster name, or
+ * for a longer name its start and a hash of the whole, so it stays unique.
+ */
+export function clusterId(name: string): string {
+  if (name.length <= 16) return name;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return `${name.slice(0, 7)}-${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
+
 export function peersArg(ips: Readonly<Record<NodeName, string>>): string {
   return Object.entries(ips)
     .map(([id, ip]) => `${id}=${ip}:${RAFT_PORT}`)
@@ -119,14 +130,13 @@ export function nodeCommand(
     '--client-port',
     String(CLIENT_PORT),
     '--cluster-id',
-    spec.name,
+    clusterId(spec.name),
     '--heartbeat-ms',
     String(spec.heartbeatMs),
     '--election-timeout-ms',
     `${spec.electionTimeoutMs[0]}-${spec.electionTimeoutMs[1]}`,
   ];
-  if (spec.fsync === true) cmd.push('--fsync');
-  else if (typeof spec.fsync === 'string') cmd.push('--fsync', spec.fsync);
+  if (spec.fsync !== undefined) cmd.push('--fsync', spec.fsync);
   if (spec.unsafe !== undefined) cmd.push('--unsafe', spec.unsafe);
   cmd.push(...spec.nodeFlags);
   return cmd;

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { intFlag, parseFlags } from '../args.js';
+import { choiceFlag, intFlag, parseFlags } from '../args.js';
 import { UsageError } from '../errors.js';
 import {
   CLUSTER_FLAGS,
@@ -30,6 +30,7 @@ flags:
   --subnet CIDR                network for the nodes (default: a free /24 in 10.77.0.0/16)
   --heartbeat-ms MS            node heartbeat (default 100)
   --election-timeout-ms LO-HI  node election timeout range (default 600-1200)
+  --fsync POLICY               the nodes' --fsync: always, batch or never
   --unsafe BUG                 start the nodes with a planted bug (test only)
   --replace                    remove a cluster of the same name first
 ${CLUSTER_FLAGS_HELP}`;
@@ -66,6 +67,7 @@ const upSpecs = {
   'heartbeat-ms': { type: 'string' },
   'election-timeout-ms': { type: 'string' },
   unsafe: { type: 'string' },
+  fsync: { type: 'string' },
   replace: { type: 'boolean' },
 } as const;
 
@@ -112,6 +114,17 @@ export const commands: Command[] = [
         ...(flags.image !== undefined ? { image: flags.image } : {}),
         ...(flags.subnet !== undefined ? { subnet: flags.subnet } : {}),
         ...(flags.unsafe !== undefined ? { unsafe: flags.unsafe } : {}),
+        ...(flags.fsync !== undefined
+          ? {
+              fsync: choiceFlag(
+                'up',
+                'fsync',
+                flags.fsync,
+                ['always', 'batch', 'never'] as const,
+                'always',
+              ),
+            }
+          : {}),
       };
       const problem = specProblem(spec);
       if (problem) throw new UsageError(`raftbed up: ${problem}`);
