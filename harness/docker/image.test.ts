@@ -15,6 +15,13 @@ describe('image inputs', () => {
     );
   });
 
+  it('changes with the labels asked for, in any order the same', () => {
+    const h = inputsHash(dockerfile, 'sha256:base', files);
+    const a = inputsHash(dockerfile, 'sha256:base', files, { x: '1', y: '2' });
+    expect(a).not.toBe(h);
+    expect(inputsHash(dockerfile, 'sha256:base', files, { y: '2', x: '1' })).toBe(a);
+  });
+
   it('changes with any file, the Dockerfile or the base', () => {
     const h = inputsHash(dockerfile, 'sha256:base', files);
     expect(inputsHash(dockerfile, 'sha256:other', files)).not.toBe(h);

@@ -156,12 +156,21 @@ export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export function inputsHash(dockerfile: Buffer, baseId: string, files: readonly AppFile[]): string {
+/** The image's identity: what goes into it, and the labels the caller asks for (e.g. a commit). */
+export function inputsHash(
+  dockerfile: Buffer,
+  baseId: string,
+  files: readonly AppFile[],
+  labels: Labels = {},
+): string {
   const h = createHash('sha256');
   h.update('raftbed-image-v1\0');
   h.update(dockerfile);
   h.update(`\0${baseId}\0`);
   for (const f of files) h.update(`${f.rel}\0${f.sha256}\n`);
+  for (const [k, v] of Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    h.update(`label\0${k}\0${v}\n`);
+  }
   return h.digest('hex');
 }
 
@@ -184,7 +193,7 @@ export async function ensureImage(engine: Engine, req: ImageRequest): Promise<No
       ...(req.signal ? { signal: req.signal } : {}),
       ...(req.registryTimeoutMs !== undefined ? { registryTimeoutMs: req.registryTimeoutMs } : {}),
     }));
-  const inputs = inputsHash(dockerfile, base.id, files);
+  const inputs = inputsHash(dockerfile, base.id, files, req.labels);
   const ref = `${IMAGE_REPO}:${inputs.slice(0, 12)}`;
   const existing = await engine.imageInfo(ref);
   if (existing && existing.labels[INPUTS_LABEL] === inputs) {
