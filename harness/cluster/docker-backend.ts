@@ -666,7 +666,8 @@ export class DockerCluster implements Cluster {
     await Promise.all(
       nodes.map(async (n) => {
         const rec = this.record(state, n);
-        await this.engine.startContainer(rec.id);
+        // Already running: its namespace and what is in it stay as they are.
+        if (!(await this.engine.startContainer(rec.id))) return;
         const info = await this.engine.inspectContainer(rec.id);
         const pid = info?.pid ?? 0;
         if (pid <= 0) {

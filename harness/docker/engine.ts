@@ -433,12 +433,15 @@ export class Engine {
     }));
   }
 
-  async startContainer(id: string): Promise<void> {
-    await this.call(`start ${id}`, async () => {
+  /** Starts a container; false when it was already running (the engine's 304). */
+  async startContainer(id: string): Promise<boolean> {
+    return this.call(`start ${id}`, async () => {
       try {
         await this.docker.getContainer(id).start();
+        return true;
       } catch (err) {
-        if (statusOf(err) !== 304) throw err; // already started
+        if (statusOf(err) === 304) return false;
+        throw err;
       }
     });
   }

@@ -97,6 +97,13 @@ describe('partitions, observed by which datagrams arrive', () => {
   it('every rule is in raftbed chains and tagged with the cluster', async () => {
     await cluster.partition({ kind: 'isolate', node: 'n1' });
     await cluster.flaky(['n2'], 0.2);
+    // Starting a running node changes nothing: its rules are not made twice.
+    await cluster.start(['n1']);
+    await cluster.partition({ kind: 'isolate', node: 'n1' });
+    for (const node of cluster.nodes) {
+      const jumps = (await rules(node)).split('\n').filter((l) => /^-A (INPUT|OUTPUT) /.test(l));
+      expect(jumps).toHaveLength(2);
+    }
     for (const node of cluster.nodes) {
       const lines = (await rules(node)).split('\n').filter((l) => l.startsWith('-A'));
       expect(lines.length).toBeGreaterThan(0);
