@@ -51,7 +51,14 @@ import { raftStatus } from './raft-status.js';
 import { CLIENT_PORT, DATA_DIR, nodeCommand, nodeNames, specProblem } from './spec.js';
 import type { ClusterSpec, NodeName } from './spec.js';
 import { StateStore } from './state.js';
-import type { AppliedNet, ClusterState, FlakySetting, NodeRecord, SlowSetting } from './state.js';
+import type {
+  AppliedNet,
+  ClusterState,
+  DelayerRecord,
+  FlakySetting,
+  NodeRecord,
+  SlowSetting,
+} from './state.js';
 import { chooseSubnet, gatewayIp, nodeIp } from './subnet.js';
 
 /**
@@ -666,8 +673,17 @@ export class DockerCluster implements Cluster {
     await Promise.all(
       nodes.map(async (n) => {
         const rec = this.record(state, n);
+        let started: boolean;
+        try {
+          started = await this.engine.startContainer(rec.id);
+        } catch (err) {
+          if (err instanceof EngineError && /paused/i.test(err.message)) {
+            throw new ClusterError(`cannot start ${n}: it is paused; unpause it`);
+          }
+          throw err;
+        }
         // Already running: its namespace and what is in it stay as they are.
-        if (!(await this.engine.startContainer(rec.id))) return;
+        if (!started) return;
         const info = await this.engine.inspectContainer(rec.id);
         const pid = info?.pid ?? 0;
         if (pid <= 0) {
@@ -690,16 +706,18 @@ export class DockerCluster implements Cluster {
   async pause(t: Targets): Promise<void> {
     const nodes = this.targets(t);
     await this.act('pause', nodes, `pausing ${nodes.join(', ')}`, async (state) => {
+      // Straight to the engine (no inspect first): its refusal says what the node is.
       await Promise.all(
         nodes.map(async (n) => {
-          const info = await this.inspect(state, n);
-          if (info?.status === 'paused') return;
-          if (info?.status !== 'running') {
-            throw new ClusterError(
-              `cannot pause ${n}: it is ${info?.status ?? 'missing'}; start it first`,
-            );
+          try {
+            await this.engine.pauseContainer(this.record(state, n).id);
+          } catch (err) {
+            if (err instanceof EngineError && /already paused/i.test(err.message)) return;
+            if (err instanceof EngineError && /not running|restarting/i.test(err.message)) {
+              throw new ClusterError(`cannot pause ${n}: it is not running; start it first`);
+            }
+            throw err;
           }
-          await this.engine.pauseContainer(info.id);
         }),
       );
       return `paused ${nodes.join(', ')} (processes frozen)`;
@@ -711,9 +729,13 @@ export class DockerCluster implements Cluster {
     await this.act('unpause', nodes, `unpausing ${nodes.join(', ')}`, async (state) => {
       await Promise.all(
         nodes.map(async (n) => {
-          const info = await this.inspect(state, n);
-          if (info?.status !== 'paused') return;
-          await this.engine.unpauseContainer(info.id);
+          try {
+            await this.engine.unpauseContainer(this.record(state, n).id);
+          } catch (err) {
+            // Not paused (running or stopped) is what unpause wants.
+            if (err instanceof EngineError && /not paused|not running/i.test(err.message)) return;
+            throw err;
+          }
         }),
       );
       return `unpaused ${nodes.join(', ')}`;
@@ -946,35 +968,35 @@ export class DockerCluster implements Cluster {
     );
     const tag = delayerTag(this.name, node);
 
-    // 1. The delayer, before the rule that feeds it (with --queue-bypass either order is safe).
-    let delayer = known ? prev.delayer : undefined;
-    if (!known) {
-      for (const d of findDelayers(tag)) if (d.tag === tag) await stopDelayer(d.pid, d.tag);
-    }
-    const want = plan.delayer && slow !== undefined;
-    const same =
-      delayer !== undefined &&
-      want &&
-      delayer.delayMs === slow.delayMs &&
-      delayer.jitterMs === slow.jitterMs &&
-      isDelayerAlive(delayer.pid, tag);
-    if (!same) {
-      if (delayer !== undefined) await stopDelayer(delayer.pid, tag);
-      delayer = undefined;
-      if (want) {
-        const p = await startDelayer({
-          netnsPid: pid,
-          delayMs: slow.delayMs,
-          jitterMs: slow.jitterMs,
-          tag,
-          logFile: delayerLog(this.store, this.name, node),
-        });
-        delayer = { pid: p.pid, delayMs: slow.delayMs, jitterMs: slow.jitterMs };
+    // The delayer, the rules and the qdisc are independent (the rule that feeds
+    // the delayer has --queue-bypass, so neither order drops a packet): all at once.
+    const delayerStep = async (): Promise<DelayerRecord | undefined> => {
+      const delayer = known ? prev.delayer : undefined;
+      if (!known) {
+        for (const d of findDelayers(tag)) if (d.tag === tag) await stopDelayer(d.pid, d.tag);
       }
-    }
+      const want = plan.delayer && slow !== undefined;
+      const same =
+        delayer !== undefined &&
+        want &&
+        delayer.delayMs === slow.delayMs &&
+        delayer.jitterMs === slow.jitterMs &&
+        isDelayerAlive(delayer.pid, tag);
+      if (same) return delayer;
+      if (delayer !== undefined) await stopDelayer(delayer.pid, tag);
+      if (!want) return undefined;
+      const p = await startDelayer({
+        netnsPid: pid,
+        delayMs: slow.delayMs,
+        jitterMs: slow.jitterMs,
+        tag,
+        logFile: delayerLog(this.store, this.name, node),
+      });
+      return { pid: p.pid, delayMs: slow.delayMs, jitterMs: slow.jitterMs };
+    };
 
-    // 2. The rules, in one iptables-restore transaction.
-    if (!known || prev.rules !== body) {
+    const rulesStep = async (): Promise<void> => {
+      if (known && prev.rules === body) return;
       let jumps = { in: known && prev.rules !== '', out: known && prev.rules !== '' };
       let chains = jumps.in;
       if (!known) {
@@ -985,41 +1007,30 @@ export class DockerCluster implements Cluster {
         jumps = { in: scan.jumps.in, out: scan.jumps.out };
         chains = scan.chains;
       }
+      const restore = (what: string, script: string): Promise<unknown> =>
+        inNetnsOk(pid, ['iptables-restore', '--noflush'], `${what} ${node}`, script);
       if (body === '') {
         if (chains || jumps.in || jumps.out) {
-          await inNetnsOk(
-            pid,
-            ['iptables-restore', '--noflush'],
-            `clear rules of ${node}`,
-            removeScript(this.name, jumps),
-          );
+          await restore('clear rules of', removeScript(this.name, jumps));
         }
-      } else {
-        if (jumps.in !== jumps.out) {
-          await inNetnsOk(
-            pid,
-            ['iptables-restore', '--noflush'],
-            `reset rules of ${node}`,
-            removeScript(this.name, jumps),
-          );
-          jumps = { in: false, out: false };
-        }
-        await inNetnsOk(
-          pid,
-          ['iptables-restore', '--noflush'],
-          `apply rules to ${node}`,
-          applyScript(this.name, body, jumps.in && jumps.out),
-        );
+        return;
       }
-    }
+      if (jumps.in !== jumps.out) {
+        await restore('reset rules of', removeScript(this.name, jumps));
+        jumps = { in: false, out: false };
+      }
+      await restore('apply rules to', applyScript(this.name, body, jumps.in && jumps.out));
+    };
 
-    // 3. The qdisc (netem, or tbf for a rate without netem).
+    // The qdisc: netem, or tbf for a rate without netem.
     const qdisc = plan.words?.join(' ');
-    if (!known || prev.qdisc !== qdisc) {
+    const qdiscStep = async (): Promise<void> => {
+      if (known && prev.qdisc === qdisc) return;
       if (qdisc !== undefined || !known || prev.qdisc !== undefined)
         await setQdisc(pid, plan.words);
-    }
+    };
 
+    const [delayer] = await Promise.all([delayerStep(), rulesStep(), qdiscStep()]);
     const next: Mutable<AppliedNet> = { pid, rules: body };
     if (delayer !== undefined) next.delayer = delayer;
     if (qdisc !== undefined) next.qdisc = qdisc;

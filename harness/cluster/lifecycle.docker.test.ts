@@ -119,6 +119,7 @@ describe('cluster lifecycle', () => {
     const ip = cluster.address('n1').host;
     await cluster.kill(['n1']);
     expect((await cluster.status()).nodes[0]?.state).toBe('stopped');
+    await expect(cluster.pause(['n1'])).rejects.toThrow(/cannot pause n1: it is not running/);
     expect(await canConnect(ip, 7100)).toBe(false);
     await cluster.start(['n1']);
     expect(await eventually(() => canConnect(ip, 7100))).toBe(true);
@@ -133,6 +134,8 @@ describe('cluster lifecycle', () => {
     const ip = cluster.address('n2').host;
     expect(await eventually(() => hostEcho(ip))).toBe(true);
     await cluster.pause(['n2']);
+    await cluster.pause(['n2']); // already paused: nothing to do
+    await expect(cluster.start(['n2'])).rejects.toThrow(/cannot start n2: it is paused/);
     expect((await cluster.faults()).paused).toEqual(['n2']);
     // The kernel still answers (the address is up) but no process runs to echo.
     expect(await hostEcho(ip, 7100, 800)).toBe(false);

@@ -1,5 +1,14 @@
-import { mkdirSync } from 'node:fs';
-import { open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Partition, PartitionShape } from '../faults/shapes.js';
@@ -90,10 +99,16 @@ export class StateStore {
     return join(this.dir, `${cluster}.json`);
   }
 
-  async load(cluster: string): Promise<ClusterState | undefined> {
+  // The file is small and every verb reads and writes it: synchronous calls
+  // keep that well under a millisecond, where the thread pool adds a few.
+  load(cluster: string): Promise<ClusterState | undefined> {
+    return Promise.resolve(this.loadSync(cluster));
+  }
+
+  private loadSync(cluster: string): ClusterState | undefined {
     let text: string;
     try {
-      text = await readFile(this.path(cluster), 'utf8');
+      text = readFileSync(this.path(cluster), 'utf8');
     } catch {
       return undefined;
     }
@@ -107,12 +122,13 @@ export class StateStore {
     }
   }
 
-  async save(state: ClusterState): Promise<void> {
+  save(state: ClusterState): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
     const file = this.path(state.name);
     const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(state, null, 1) + '\n');
-    await rename(tmp, file);
+    writeFileSync(tmp, JSON.stringify(state, null, 1) + '\n');
+    renameSync(tmp, file);
+    return Promise.resolve();
   }
 
   async remove(cluster: string): Promise<void> {
@@ -147,16 +163,21 @@ export class StateStore {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        const fh = await open(lock, 'wx');
-        await fh.writeFile(String(process.pid));
-        await fh.close();
+        const fd = openSync(lock, 'wx');
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+      let owner = NaN;
+      try {
+        owner = Number(readFileSync(lock, 'utf8').trim());
+      } catch {
+        continue; // released meanwhile
+      }
       if (!Number.isInteger(owner) || owner <= 0 || !alive(owner)) {
-        await rm(lock, { force: true });
+        rmSync(lock, { force: true });
         continue;
       }
       if (Date.now() > deadline) {
@@ -167,7 +188,7 @@ export class StateStore {
     try {
       return await fn();
     } finally {
-      await rm(lock, { force: true });
+      rmSync(lock, { force: true });
     }
   }
 }
