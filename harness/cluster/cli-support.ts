@@ -93,7 +93,7 @@ export async function runOnCluster(
   const { guarded, Interrupted } = await import('./interrupt.js');
   try {
     return await guarded(async (guard) => {
-      const backend = await DockerBackend.connect();
+      const backend = DockerBackend.open();
       const cluster = await backend.attach(name);
       let last: ClusterEvent | undefined;
       cluster.onEvent((e) => {

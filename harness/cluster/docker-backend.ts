@@ -114,8 +114,17 @@ export class DockerBackend implements Backend {
     this.root = opts.root;
   }
 
+  /** Checks that an engine answers first (one line saying how to get one if not). */
   static async connect(opts: DockerBackendOptions = {}): Promise<DockerBackend> {
     return new DockerBackend(await Engine.connect(), opts);
+  }
+
+  /**
+   * Connects on first use: a fault verb on a cluster whose state is recorded
+   * changes rules in namespaces and may never need the engine at all.
+   */
+  static open(opts: DockerBackendOptions = {}): DockerBackend {
+    return new DockerBackend(Engine.open(), opts);
   }
 
   async up(spec: ClusterSpec, opts: UpOptions = {}): Promise<DockerCluster> {
@@ -260,7 +269,7 @@ export class DockerBackend implements Backend {
     const infos = await Promise.all(ids.map((id) => this.engine.inspectContainer(id)));
     nodes.forEach((n, i) => {
       const pid = infos[i]?.pid ?? 0;
-      if (pid > 0) state.applied[n] = { pid, rules: '' };
+      if (pid > 0) state.applied[n] = { pid, rules: '', chains: false };
     });
     await this.store.save(state);
     check();
@@ -692,7 +701,7 @@ export class DockerCluster implements Cluster {
           );
         }
         // A fresh namespace: nothing of ours is in it yet.
-        state.applied[n] = { pid, rules: '' };
+        state.applied[n] = { pid, rules: '', chains: false };
         if (this.wantsAnything(state, n)) {
           await this.applyNode(state, n);
           reapplied.push(n);
@@ -995,10 +1004,14 @@ export class DockerCluster implements Cluster {
       return { pid: p.pid, delayMs: slow.delayMs, jitterMs: slow.jitterMs };
     };
 
-    const rulesStep = async (): Promise<void> => {
-      if (known && prev.rules === body) return;
-      let jumps = { in: known && prev.rules !== '', out: known && prev.rules !== '' };
-      let chains = jumps.in;
+    // Our chains and their jumps, once made, stay until the container goes:
+    // healing flushes the chains (every rule in them is ours), so the next
+    // fault is one small transaction.
+    const hadChains = known && (prev.chains === true || prev.rules !== '');
+    const rulesStep = async (): Promise<boolean> => {
+      if (known && prev.rules === body) return hadChains;
+      let jumps = { in: hadChains, out: hadChains };
+      let chains = hadChains;
       if (!known) {
         const scan = scanRules(
           (await inNetnsOk(pid, ['iptables', '-S'], `read rules of ${node}`)).stdout,
@@ -1007,19 +1020,15 @@ export class DockerCluster implements Cluster {
         jumps = { in: scan.jumps.in, out: scan.jumps.out };
         chains = scan.chains;
       }
+      if (body === '' && !chains && !jumps.in && !jumps.out) return false;
       const restore = (what: string, script: string): Promise<unknown> =>
         inNetnsOk(pid, ['iptables-restore', '--noflush'], `${what} ${node}`, script);
-      if (body === '') {
-        if (chains || jumps.in || jumps.out) {
-          await restore('clear rules of', removeScript(this.name, jumps));
-        }
-        return;
-      }
       if (jumps.in !== jumps.out) {
         await restore('reset rules of', removeScript(this.name, jumps));
         jumps = { in: false, out: false };
       }
       await restore('apply rules to', applyScript(this.name, body, jumps.in && jumps.out));
+      return true;
     };
 
     // The qdisc: netem, or tbf for a rate without netem.
@@ -1030,8 +1039,8 @@ export class DockerCluster implements Cluster {
         await setQdisc(pid, plan.words);
     };
 
-    const [delayer] = await Promise.all([delayerStep(), rulesStep(), qdiscStep()]);
-    const next: Mutable<AppliedNet> = { pid, rules: body };
+    const [delayer, chains] = await Promise.all([delayerStep(), rulesStep(), qdiscStep()]);
+    const next: Mutable<AppliedNet> = { pid, rules: body, chains };
     if (delayer !== undefined) next.delayer = delayer;
     if (qdisc !== undefined) next.qdisc = qdisc;
     state.applied[node] = next;

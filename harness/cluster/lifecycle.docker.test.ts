@@ -117,6 +117,8 @@ describe('cluster lifecycle', () => {
 
   it('kill and start keep the address and the volume', async () => {
     const ip = cluster.address('n1').host;
+    // Its first boot is on the volume once it serves.
+    expect(await eventually(() => hostEcho(ip))).toBe(true);
     await cluster.kill(['n1']);
     expect((await cluster.status()).nodes[0]?.state).toBe('stopped');
     await expect(cluster.pause(['n1'])).rejects.toThrow(/cannot pause n1: it is not running/);

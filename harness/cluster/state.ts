@@ -52,8 +52,10 @@ export interface DelayerRecord {
 export interface AppliedNet {
   /** The container's first process when applied: a different pid is a new namespace. */
   readonly pid: number;
-  /** The iptables-restore text in force in our chains; '' when the chains were never made. */
+  /** The rules in force in our chains ('' for none), as iptables-restore lines. */
   readonly rules: string;
+  /** Whether our chains and the jumps to them are there (they stay once made). */
+  readonly chains?: boolean;
   readonly delayer?: DelayerRecord;
   /** The root qdisc raftbed set on the node's interface, as `tc` words; absent: none. */
   readonly qdisc?: string;

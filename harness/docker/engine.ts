@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { SetupError } from '../cli/errors.js';
 import { Demuxer, demuxBuffer } from './demux.js';
 import type { StreamKind } from './demux.js';
@@ -141,30 +141,47 @@ export function engineMessage(err: unknown): string {
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE']);
 
 export class Engine {
+  private docker!: Docker;
+  private loading: Promise<void> | undefined;
+
   private constructor(
-    private readonly docker: Docker,
     readonly address: string,
     /** True when the engine runs on this host, so container namespaces can be entered. */
     readonly local: boolean,
   ) {}
 
+  /**
+   * The engine client, loaded on first use: dockerode takes a while to load,
+   * and a command that only changes rules in namespaces never needs it.
+   */
+  private ready(): Promise<void> {
+    this.loading ??= import('dockerode').then(({ default: DockerClient }) => {
+      this.docker = this.local
+        ? new DockerClient({ socketPath: this.address.slice('unix://'.length) })
+        : new DockerClient();
+    });
+    return this.loading;
+  }
+
+  /** An engine whose first call connects (and fails then, with the same message, if none answers). */
+  static open(): Engine {
+    const address = engineAddress();
+    return new Engine(address, address.startsWith('unix://'));
+  }
+
   /** Connects and pings; a missing engine is a SetupError with one line saying how to get one. */
   static async connect(): Promise<Engine> {
-    const address = engineAddress();
-    const local = address.startsWith('unix://');
-    const docker = local
-      ? new Docker({ socketPath: address.slice('unix://'.length) })
-      : new Docker();
-    const engine = new Engine(docker, address, local);
+    const engine = Engine.open();
+    await engine.ready();
     try {
-      await withTimeout(docker.ping(), 5000, 'ping timed out after 5 s');
+      await withTimeout(engine.docker.ping(), 5000, 'ping timed out after 5 s');
     } catch (err) {
       const e = asDockerError(err);
       const cause =
         e.code === 'EACCES'
           ? 'permission denied on the socket: run as root or join the docker group'
           : (e.code ?? e.message ?? 'no answer');
-      throw new SetupError(noEngineMessage(address, cause));
+      throw new SetupError(noEngineMessage(engine.address, cause));
     }
     return engine;
   }
@@ -189,6 +206,7 @@ export class Engine {
   // ---- images ----
 
   async imageInfo(ref: string): Promise<ImageInfo | undefined> {
+    await this.ready();
     try {
       const info = await this.docker.getImage(ref).inspect();
       return {
@@ -204,6 +222,7 @@ export class Engine {
   }
 
   async listImages(labels: Labels): Promise<ImageInfo[]> {
+    await this.ready();
     const list = await this.call('list images', () =>
       this.docker.listImages({ filters: { label: labelFilter(labels) } }),
     );
@@ -217,6 +236,7 @@ export class Engine {
 
   /** `docker import`: a root filesystem tar becomes an image; `changes` are Dockerfile lines. */
   async importImage(rootfs: Readable, ref: string, changes: readonly string[]): Promise<string> {
+    await this.ready();
     const [repo, tag] = splitRef(ref);
     const stream = await this.call(`import ${ref}`, async () => {
       const res: unknown = await this.docker.importImage(rootfs, {
@@ -243,6 +263,7 @@ export class Engine {
       readonly signal?: AbortSignal;
     },
   ): Promise<string> {
+    await this.ready();
     const stream = await this.call(`build ${opts.tag}`, async () => {
       const res: unknown = await this.docker.buildImage(context, {
         t: opts.tag,
@@ -265,6 +286,7 @@ export class Engine {
    * the image's manifest, which fails at once (DNS) or hangs (firewall) offline.
    */
   async registryAnswers(ref: string, timeoutMs: number): Promise<boolean> {
+    await this.ready();
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -289,6 +311,7 @@ export class Engine {
     ref: string,
     opts: { readonly signal?: AbortSignal; readonly onLine?: (line: string) => void } = {},
   ): Promise<void> {
+    await this.ready();
     const stream = await this.call(`pull ${ref}`, async () => {
       const res: unknown = await this.docker.pull(
         ref,
@@ -307,6 +330,7 @@ export class Engine {
     readonly gateway: string;
     readonly labels: Labels;
   }): Promise<string> {
+    await this.ready();
     const net = await this.call(`create network ${opts.name}`, () =>
       this.docker.createNetwork({
         Name: opts.name,
@@ -320,6 +344,7 @@ export class Engine {
   }
 
   async listNetworks(labels?: Labels): Promise<NetworkInfo[]> {
+    await this.ready();
     const list = await this.call('list networks', () =>
       this.docker.listNetworks(labels ? { filters: { label: labelFilter(labels) } } : {}),
     );
@@ -334,18 +359,21 @@ export class Engine {
   }
 
   async removeNetwork(id: string): Promise<void> {
+    await this.ready();
     await this.ignoring404(`remove network ${id}`, () => this.docker.getNetwork(id).remove());
   }
 
   // ---- volumes ----
 
   async createVolume(name: string, labels: Labels): Promise<void> {
+    await this.ready();
     await this.call(`create volume ${name}`, () =>
       this.docker.createVolume({ Name: name, Labels: { ...labels } }),
     );
   }
 
   async listVolumes(labels: Labels): Promise<VolumeInfo[]> {
+    await this.ready();
     const res = await this.call('list volumes', () =>
       this.docker.listVolumes({ filters: { label: labelFilter(labels) } }),
     );
@@ -353,6 +381,7 @@ export class Engine {
   }
 
   async removeVolume(name: string): Promise<void> {
+    await this.ready();
     await this.ignoring404(`remove volume ${name}`, () =>
       this.docker.getVolume(name).remove({ force: true }),
     );
@@ -361,6 +390,7 @@ export class Engine {
   // ---- containers ----
 
   async createContainer(spec: ContainerSpec): Promise<string> {
+    await this.ready();
     const binds = Object.entries(spec.volumes ?? {}).map(([vol, path]) => `${vol}:${path}`);
     const c = await this.call(`create container ${spec.name}`, () =>
       this.docker.createContainer({
@@ -394,6 +424,7 @@ export class Engine {
   }
 
   async inspectContainer(idOrName: string): Promise<ContainerInfo | undefined> {
+    await this.ready();
     let info: Docker.ContainerInspectInfo;
     try {
       info = await this.docker.getContainer(idOrName).inspect();
@@ -422,6 +453,7 @@ export class Engine {
   }
 
   async listContainers(labels: Labels): Promise<ContainerSummary[]> {
+    await this.ready();
     const list = await this.call('list containers', () =>
       this.docker.listContainers({ all: true, filters: { label: labelFilter(labels) } }),
     );
@@ -435,6 +467,7 @@ export class Engine {
 
   /** Starts a container; false when it was already running (the engine's 304). */
   async startContainer(id: string): Promise<boolean> {
+    await this.ready();
     return this.call(`start ${id}`, async () => {
       try {
         await this.docker.getContainer(id).start();
@@ -447,6 +480,7 @@ export class Engine {
   }
 
   async killContainer(id: string, signal = 'SIGKILL'): Promise<void> {
+    await this.ready();
     await this.call(`kill ${id}`, async () => {
       try {
         await this.docker.getContainer(id).kill({ signal });
@@ -459,6 +493,7 @@ export class Engine {
 
   /** Waits until the container has stopped (after a kill, the engine reports it a little later). */
   async waitStopped(id: string): Promise<void> {
+    await this.ready();
     await this.call(`wait ${id}`, async () => {
       try {
         await this.docker.getContainer(id).wait({ condition: 'not-running' });
@@ -469,14 +504,17 @@ export class Engine {
   }
 
   async pauseContainer(id: string): Promise<void> {
+    await this.ready();
     await this.call(`pause ${id}`, () => this.docker.getContainer(id).pause());
   }
 
   async unpauseContainer(id: string): Promise<void> {
+    await this.ready();
     await this.call(`unpause ${id}`, () => this.docker.getContainer(id).unpause());
   }
 
   async removeContainer(id: string): Promise<void> {
+    await this.ready();
     await this.ignoring404(`remove container ${id}`, () =>
       this.docker.getContainer(id).remove({ force: true, v: false }),
     );
@@ -487,6 +525,7 @@ export class Engine {
     id: string,
     opts: LogOptions = {},
   ): Promise<{ stdout: string; stderr: string; combined: string }> {
+    await this.ready();
     const buf = await this.call(`logs ${id}`, () =>
       this.docker.getContainer(id).logs({
         follow: false,
@@ -511,6 +550,7 @@ export class Engine {
     onData: (kind: StreamKind, data: Buffer) => void,
     opts: LogOptions & { readonly signal?: AbortSignal } = {},
   ): Promise<void> {
+    await this.ready();
     const stream = await this.call(`logs ${id}`, () =>
       this.docker.getContainer(id).logs({
         follow: true,
@@ -538,6 +578,7 @@ export class Engine {
 
   /** Runs a command in a running container and collects its output (demultiplexed). */
   async exec(id: string, cmd: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    await this.ready();
     const container = this.docker.getContainer(id);
     const exec = await this.call(`exec in ${id}`, () =>
       container.exec({
@@ -591,6 +632,7 @@ export class Engine {
 
   /** Starts a command in a running container and returns without waiting for it. */
   async execDetached(id: string, cmd: readonly string[], opts: ExecOptions = {}): Promise<void> {
+    await this.ready();
     const container = this.docker.getContainer(id);
     const exec = await this.call(`exec in ${id}`, () =>
       container.exec({
