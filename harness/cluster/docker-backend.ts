@@ -69,6 +69,21 @@ import { chooseSubnet, gatewayIp, nodeIp } from './subnet.js';
  * state file so they compose across processes and survive node restarts.
  */
 
+/** What one `up` made so far, so a failure or Ctrl-C removes exactly that. */
+interface Made {
+  network?: string;
+  readonly volumes: string[];
+  readonly containers: string[];
+}
+
+/** Like Promise.all, but waits for every promise before failing, so nothing is still being made. */
+async function settled<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 /** A cluster problem the user can act on (exit 3, one line). */
 export class ClusterError extends SetupError {}
 
@@ -132,15 +147,6 @@ export class DockerBackend implements Backend {
     if (problem) throw new UsageError(`raftbed up: ${problem}`);
     const log = opts.log ?? (() => undefined);
     const name = spec.name;
-    const existing = await this.leftovers(name);
-    if (existing.total > 0) {
-      if (!opts.replace) {
-        throw new ClusterError(
-          `cluster ${name} already exists (${existing.summary}): \`raftbed down --name ${name}\` first, or up --replace`,
-        );
-      }
-      await this.down(name);
-    }
     const image =
       spec.image ??
       (
@@ -157,18 +163,34 @@ export class DockerBackend implements Backend {
     }
     const nodes = nodeNames(spec.nodes);
     const labels = { [CLUSTER_LABEL]: name };
-    let created = false;
-    const cluster = await this.store.locked(name, async () => {
+    // Checked under the lock, so two `up`s of one name cannot both go ahead.
+    return this.store.locked(name, async () => {
+      const existing = await this.leftovers(name);
+      if (existing.total > 0) {
+        if (!opts.replace) {
+          throw new ClusterError(
+            `cluster ${name} already exists (${existing.summary}): \`raftbed down --name ${name}\` first, or up --replace`,
+          );
+        }
+        await this.removeObjects(name);
+        await this.store.removeFiles(name);
+      }
+      const made: Made = { volumes: [], containers: [] };
       try {
-        return await this.create(spec, image, nodes, labels, opts, () => (created = true));
+        return await this.create(spec, image, nodes, labels, opts, made);
       } catch (err) {
-        // Roll back a half-made cluster (also on Ctrl-C): nothing of it is left.
-        if (created) await this.removeObjects(name);
+        // Roll back a half-made cluster (also on Ctrl-C): exactly what this call made goes.
+        await this.removeMade(made);
         await this.store.remove(name);
         throw err;
       }
     });
-    return cluster;
+  }
+
+  private async removeMade(made: Made): Promise<void> {
+    await Promise.allSettled(made.containers.map((id) => this.engine.removeContainer(id)));
+    if (made.network !== undefined) await this.engine.removeNetwork(made.network);
+    await Promise.allSettled(made.volumes.map((v) => this.engine.removeVolume(v)));
   }
 
   private async create(
@@ -177,7 +199,7 @@ export class DockerBackend implements Backend {
     nodes: readonly NodeName[],
     labels: Record<string, string>,
     opts: UpOptions,
-    markCreated: () => void,
+    made: Made,
   ): Promise<DockerCluster> {
     const name = spec.name;
     const check = (): void => {
@@ -193,7 +215,6 @@ export class DockerBackend implements Backend {
         ...hostSubnets(),
       ];
       const chosen = subnet ?? chooseSubnet(name, taken);
-      markCreated();
       try {
         networkId = await this.engine.createNetwork({
           name: net,
@@ -205,6 +226,7 @@ export class DockerBackend implements Backend {
             [SPEC_LABEL]: JSON.stringify(fullSpec(chosen)),
           },
         });
+        made.network = networkId;
         subnet = chosen;
         break;
       } catch (err) {
@@ -235,19 +257,20 @@ export class DockerBackend implements Backend {
     };
     await this.store.save(state);
     check();
-    await Promise.all(
-      nodes.map((n) =>
-        this.engine.createVolume(volumeName(name, n), {
+    await settled(
+      nodes.map(async (n) => {
+        await this.engine.createVolume(volumeName(name, n), {
           ...labels,
           [KIND_LABEL]: 'volume',
           [NODE_LABEL]: n,
-        }),
-      ),
+        });
+        made.volumes.push(volumeName(name, n));
+      }),
     );
     check();
-    const ids = await Promise.all(
-      nodes.map((n) =>
-        this.engine.createContainer({
+    const ids = await settled(
+      nodes.map(async (n) => {
+        const id = await this.engine.createContainer({
           name: containerName(name, n),
           hostname: n,
           image,
@@ -257,16 +280,18 @@ export class DockerBackend implements Backend {
           ipv4: ips[n] ?? '',
           aliases: [n],
           volumes: { [volumeName(name, n)]: DATA_DIR },
-        }),
-      ),
+        });
+        made.containers.push(id);
+        return id;
+      }),
     );
     nodes.forEach((n, i) => {
       (records[n] as Mutable<NodeRecord>).id = ids[i] ?? '';
     });
     await this.store.save(state);
     check();
-    await Promise.all(ids.map((id) => this.engine.startContainer(id)));
-    const infos = await Promise.all(ids.map((id) => this.engine.inspectContainer(id)));
+    await settled(ids.map((id) => this.engine.startContainer(id)));
+    const infos = await settled(ids.map((id) => this.engine.inspectContainer(id)));
     nodes.forEach((n, i) => {
       const pid = infos[i]?.pid ?? 0;
       if (pid > 0) state.applied[n] = { pid, rules: '', chains: false };

@@ -24,7 +24,7 @@ import { CLUSTER_LABEL } from './names.js';
 const run = promisify(execFile);
 const NAME = 'rbh-life';
 const CLI = `${repoRoot()}/dist/harness/cli/main.js`;
-const ALL = [NAME, 'rbh-crash', 'rbh-sigint', 'rbh-yml'];
+const ALL = [NAME, 'rbh-crash', 'rbh-sigint', 'rbh-yml', 'rbh-clash'];
 
 let backend: DockerBackend;
 let cluster: DockerCluster;
@@ -203,6 +203,38 @@ describe('cleanup', () => {
       helpers: 1,
     });
     expect(await leftovers('rbh-crash')).toBe(0);
+  });
+
+  it('an up that fails half-way removes what it made and nothing else', async () => {
+    // A container raftbed did not make holds the name up wants for n2.
+    const squatter = await backend.engine.createContainer({
+      name: 'rbh-clash-n2',
+      image,
+      cmd: [...PROBE, 'serve'],
+      labels: {},
+    });
+    try {
+      await expect(backend.up({ ...probeSpec('rbh-clash', 3), image })).rejects.toThrow(
+        /rbh-clash-n2/,
+      );
+      expect(await leftovers('rbh-clash')).toBe(0);
+      expect((await backend.engine.inspectContainer(squatter))?.name).toBe('rbh-clash-n2');
+      expect(existsSync(join(stateDir, 'rbh-clash.json'))).toBe(false);
+    } finally {
+      await backend.engine.removeContainer(squatter);
+    }
+  });
+
+  it('up --replace removes the old cluster first', async () => {
+    await backend.up({ ...probeSpec('rbh-clash', 2), image });
+    const again = await backend.up({ ...probeSpec('rbh-clash', 3), image }, { replace: true });
+    expect((await again.status()).nodes.map((n) => n.state)).toEqual([
+      'running',
+      'running',
+      'running',
+    ]);
+    expect(await backend.engine.listVolumes({ [CLUSTER_LABEL]: 'rbh-clash' })).toHaveLength(3);
+    await backend.down('rbh-clash');
   });
 
   it('Ctrl-C during up leaves either the whole cluster or nothing', async () => {
