@@ -1,0 +1,138 @@
+/**
+ * WAL records. Each record on disk is a frame:
+ *
+ *   u32 length of the payload (big-endian, >= 1)
+ *   u32 CRC-32 of the four length bytes followed by the payload
+ *   payload: u8 type, then the type's fields (ByteWriter encoding)
+ *
+ * The CRC covers the length, so a damaged length is caught like damaged data.
+ * A segment starts with a `header` record naming its sequence number, then a
+ * copy of the hard state in force, then entries and hard states in the order
+ * they were saved.
+ */
+import { crc32 } from 'node:zlib';
+import type { Entry, EntryKind, HardState } from '../raft/types.js';
+import { ByteReader, ByteWriter } from '../util/bytes.js';
+
+export const FRAME_HEADER_BYTES = 8;
+/** A record larger than this is refused when saved and is damage when read. */
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+const WAL_MAGIC = new TextEncoder().encode('raftbed-wal');
+const WAL_VERSION = 1;
+
+const RecordType = { Header: 1, Entry: 2, HardState: 3 } as const;
+
+export type WalRecord =
+  | { readonly type: 'header'; readonly seq: number }
+  | { readonly type: 'entry'; readonly entry: Entry }
+  | { readonly type: 'hardState'; readonly hardState: HardState };
+
+const KINDS: readonly EntryKind[] = ['noop', 'command', 'config'];
+
+export function encodeRecord(record: WalRecord): Uint8Array {
+  const w = new ByteWriter(64);
+  w.u32(0).u32(0);
+  switch (record.type) {
+    case 'header':
+      w.u8(RecordType.Header).raw(WAL_MAGIC).uvarint(WAL_VERSION).uvarint(record.seq);
+      break;
+    case 'entry': {
+      const e = record.entry;
+      w.u8(RecordType.Entry)
+        .uvarint(e.index)
+        .uvarint(e.term)
+        .u8(KINDS.indexOf(e.kind))
+        .bytes(e.data);
+      break;
+    }
+    case 'hardState': {
+      const hs = record.hardState;
+      w.u8(RecordType.HardState)
+        .uvarint(hs.term)
+        .bool(hs.vote !== null);
+      if (hs.vote !== null) w.string(hs.vote);
+      w.uvarint(hs.commit);
+      break;
+    }
+  }
+  const frame = w.finish();
+  const payloadLength = frame.length - FRAME_HEADER_BYTES;
+  if (payloadLength > MAX_RECORD_BYTES)
+    throw new RangeError(
+      `WAL record of ${payloadLength} bytes over the limit of ${MAX_RECORD_BYTES}`,
+    );
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  view.setUint32(0, payloadLength, false);
+  view.setUint32(4, frameCrc(frame.subarray(0, 4), frame.subarray(FRAME_HEADER_BYTES)), false);
+  return frame;
+}
+
+function frameCrc(lengthBytes: Uint8Array, payload: Uint8Array): number {
+  return crc32(payload, crc32(lengthBytes)) >>> 0;
+}
+
+/** The outcome of reading one frame at an offset. */
+export type FrameRead =
+  | { readonly ok: true; readonly record: WalRecord; readonly end: number }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Reads the frame at `offset`. Never throws: a short, damaged or undecodable
+ * frame comes back as `{ ok: false, reason }`.
+ */
+export function readFrame(buf: Uint8Array, offset: number): FrameRead {
+  const left = buf.length - offset;
+  if (left < FRAME_HEADER_BYTES) return { ok: false, reason: 'partial record header' };
+  const view = new DataView(buf.buffer, buf.byteOffset + offset, FRAME_HEADER_BYTES);
+  const length = view.getUint32(0, false);
+  if (length === 0 || length > MAX_RECORD_BYTES)
+    return { ok: false, reason: `impossible record length ${length}` };
+  if (length > left - FRAME_HEADER_BYTES) return { ok: false, reason: 'partial record' };
+  const payload = buf.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length);
+  if (frameCrc(buf.subarray(offset, offset + 4), payload) !== view.getUint32(4, false))
+    return { ok: false, reason: 'checksum mismatch' };
+  const record = decodePayload(payload);
+  if (typeof record === 'string') return { ok: false, reason: record };
+  return { ok: true, record, end: offset + FRAME_HEADER_BYTES + length };
+}
+
+function decodePayload(payload: Uint8Array): WalRecord | string {
+  const r = new ByteReader(payload);
+  const type = r.u8();
+  let record: WalRecord;
+  switch (type) {
+    case RecordType.Header: {
+      const magic = r.raw(WAL_MAGIC.length);
+      if (r.ok && !equalBytes(magic, WAL_MAGIC)) return 'bad segment magic';
+      const version = r.uvarint();
+      if (r.ok && version !== WAL_VERSION) return `unsupported WAL version ${version}`;
+      record = { type: 'header', seq: r.uvarint() };
+      break;
+    }
+    case RecordType.Entry: {
+      const index = r.uvarint();
+      const term = r.uvarint();
+      const kind = KINDS[r.u8()];
+      const data = r.bytes(MAX_RECORD_BYTES).slice();
+      if (kind === undefined) return 'unknown entry kind';
+      record = { type: 'entry', entry: { index, term, kind, data } };
+      break;
+    }
+    case RecordType.HardState: {
+      const term = r.uvarint();
+      const vote = r.bool() ? r.string() : null;
+      record = { type: 'hardState', hardState: { term, vote, commit: r.uvarint() } };
+      break;
+    }
+    default:
+      return `unknown record type ${type}`;
+  }
+  r.expectEnd();
+  return r.error === null ? record : `undecodable record: ${r.error.message}`;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
