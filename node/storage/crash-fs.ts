@@ -159,7 +159,12 @@ export class CrashFs implements Fs {
     let data = inode.durable;
     for (const op of inode.pending.slice(0, kept)) data = applyData(data, op);
     const next = inode.pending[kept];
-    if (this.tornWrites && next?.kind === 'write' && next.bytes.length > 1) {
+    if (
+      this.tornWrites &&
+      next?.kind === 'write' &&
+      next.bytes.length > 1 &&
+      this.prng.chance(0.5)
+    ) {
       const prefix = this.prng.int(0, next.bytes.length - 1);
       const torn = new Uint8Array(this.prng.int(prefix, next.bytes.length));
       torn.set(next.bytes.subarray(0, prefix));

@@ -6,9 +6,9 @@
  *   payload: u8 type, then the type's fields (ByteWriter encoding)
  *
  * The CRC covers the length, so a damaged length is caught like damaged data.
- * A segment starts with a `header` record naming its sequence number, then a
- * copy of the hard state in force, then entries and hard states in the order
- * they were saved.
+ * A segment starts with a `header` record naming its sequence number and the
+ * previous segment's (with that segment's final size), then a copy of the hard
+ * state in force, then entries and hard states in the order they were saved.
  */
 import { crc32 } from 'node:zlib';
 import type { Entry, EntryKind, HardState } from '../raft/types.js';
@@ -23,7 +23,13 @@ const WAL_VERSION = 1;
 const RecordType = { Header: 1, Entry: 2, HardState: 3 } as const;
 
 export type WalRecord =
-  | { readonly type: 'header'; readonly seq: number }
+  | {
+      readonly type: 'header';
+      readonly seq: number;
+      /** The segment before this one and its final size, so recovery can tell one is missing or cut short. */
+      readonly prevSeq: number;
+      readonly prevBytes: number;
+    }
   | { readonly type: 'entry'; readonly entry: Entry }
   | { readonly type: 'hardState'; readonly hardState: HardState };
 
@@ -35,6 +41,7 @@ export function encodeRecord(record: WalRecord): Uint8Array {
   switch (record.type) {
     case 'header':
       w.u8(RecordType.Header).raw(WAL_MAGIC).uvarint(WAL_VERSION).uvarint(record.seq);
+      w.uvarint(record.prevSeq).uvarint(record.prevBytes);
       break;
     case 'entry': {
       const e = record.entry;
@@ -106,7 +113,7 @@ function decodePayload(payload: Uint8Array): WalRecord | string {
       if (r.ok && !equalBytes(magic, WAL_MAGIC)) return 'bad segment magic';
       const version = r.uvarint();
       if (r.ok && version !== WAL_VERSION) return `unsupported WAL version ${version}`;
-      record = { type: 'header', seq: r.uvarint() };
+      record = { type: 'header', seq: r.uvarint(), prevSeq: r.uvarint(), prevBytes: r.uvarint() };
       break;
     }
     case RecordType.Entry: {

@@ -21,6 +21,8 @@ export interface SegmentInfo {
   readonly name: string;
   /** Highest entry index written in the segment; 0 if none. */
   maxIndex: number;
+  /** Size on disk. */
+  bytes: number;
 }
 
 export interface TornTail {
@@ -127,14 +129,29 @@ export async function recoverLog(
       await remove(file.name, 'torn empty segment');
       continue;
     }
-    if (first.record.type !== 'header' || first.record.seq !== file.parsed.seq)
+    const header = first.record;
+    if (header.type !== 'header' || header.seq !== file.parsed.seq)
       throw new StorageCorruptError(
         file.name,
         0,
         'segment header missing or naming another segment',
       );
+    // Compaction removes the oldest segments, so only the first one present may lack its predecessor.
+    const prev = segments[segments.length - 1];
+    if (prev !== undefined && (header.prevSeq !== prev.seq || header.prevBytes !== prev.bytes))
+      throw new StorageCorruptError(
+        prev.name,
+        prev.bytes,
+        `the next segment ${file.name} says it follows segment ${header.prevSeq} ending at byte ` +
+          `${header.prevBytes}: a segment is missing or was cut short`,
+      );
 
-    const info: SegmentInfo = { seq: file.parsed.seq, name: file.name, maxIndex: 0 };
+    const info: SegmentInfo = {
+      seq: file.parsed.seq,
+      name: file.name,
+      maxIndex: 0,
+      bytes: scan.validEnd,
+    };
     replay.enterSegment(info.seq);
     for (const { record, offset } of rest) {
       if (record.type === 'header')

@@ -542,6 +542,8 @@ export class WalStorage {
     if (this.current === null) throw new Error('no open segment');
     await this.current.append(bytes);
     this.currentBytes += bytes.length;
+    const seg = this.segments[this.segments.length - 1];
+    if (seg !== undefined) seg.bytes += bytes.length;
     this.bytesWritten += bytes.length;
     this.dirty = true;
   }
@@ -559,12 +561,13 @@ export class WalStorage {
     }
     const seq = this.nextSeq++;
     const name = segmentName(seq, this.writtenLastIndex + 1);
+    const prev = this.segments[this.segments.length - 1];
     this.current = await this.fs.create(join(this.dir, name));
-    this.segments.push({ seq, name, maxIndex: 0 });
+    this.segments.push({ seq, name, maxIndex: 0, bytes: 0 });
     this.currentBytes = 0;
     this.currentHasRecords = false;
     const preamble = [
-      encodeRecord({ type: 'header', seq }),
+      encodeRecord({ type: 'header', seq, prevSeq: prev?.seq ?? 0, prevBytes: prev?.bytes ?? 0 }),
       encodeRecord({ type: 'hardState', hardState: this.writtenHardState }),
     ];
     await this.writeCurrent(concat(preamble, preamble[0]!.length + preamble[1]!.length));
