@@ -3,7 +3,8 @@
  *
  *   wal-<seq>-<index>.log   a WAL segment; seq orders segments, index is the
  *                           next log index when it was created (for people)
- *   snap-<index>.snap       a snapshot covering the log up to index
+ *   snap-<index>.snap       a snapshot covering the log up to index; it is in
+ *                           force once a WAL record refers to it
  *   *.tmp                   a snapshot being written; removed at start
  *
  * Numbers are zero-padded to 16 digits so names sort in order.
@@ -49,24 +50,13 @@ const SNAP_MAGIC = new TextEncoder().encode('raftbed-snap');
 const SNAP_VERSION = 1;
 const MAX_PEERS = 1024;
 
-/** A snapshot as stored, with what it says about the log written before it. */
-export interface SnapshotFile {
-  readonly snapshot: Snapshot;
-  /**
-   * 0: log entries above the snapshot's index are kept. N > 0: the log did not
-   * match the snapshot, so entries above its index found in segments with a
-   * sequence number below N are discarded (N is the first segment written after).
-   */
-  readonly discardLogBeforeSeq: number;
-}
-
-export function encodeSnapshotFile(file: SnapshotFile): Uint8Array {
-  const { meta, data } = file.snapshot;
+export function encodeSnapshotFile(snapshot: Snapshot): Uint8Array {
+  const { meta, data } = snapshot;
   const w = new ByteWriter(64 + data.length);
   w.raw(SNAP_MAGIC).uvarint(SNAP_VERSION).uvarint(meta.index).uvarint(meta.term);
   w.uvarint(meta.peers.length);
   for (const p of meta.peers) w.string(p);
-  w.uvarint(file.discardLogBeforeSeq).bytes(data);
+  w.bytes(data);
   const body = w.finish();
   const out = new Uint8Array(body.length + 4);
   out.set(body);
@@ -75,7 +65,7 @@ export function encodeSnapshotFile(file: SnapshotFile): Uint8Array {
 }
 
 /** Decodes a snapshot file or throws StorageCorruptError naming it. */
-export function decodeSnapshotFile(name: string, buf: Uint8Array): SnapshotFile {
+export function decodeSnapshotFile(name: string, buf: Uint8Array): Snapshot {
   if (buf.length < SNAP_MAGIC.length + 4)
     throw new StorageCorruptError(name, buf.length, 'snapshot file too short');
   const body = buf.subarray(0, buf.length - 4);
@@ -95,9 +85,8 @@ export function decodeSnapshotFile(name: string, buf: Uint8Array): SnapshotFile 
   if (count > MAX_PEERS) r.fail(`${count} peers`);
   const peers: string[] = [];
   for (let i = 0; i < count && r.ok; i++) peers.push(r.string());
-  const discardLogBeforeSeq = r.uvarint();
   const data = r.bytes().slice();
   r.expectEnd();
   if (r.error !== null) throw new StorageCorruptError(name, r.error.offset, r.error.message);
-  return { snapshot: { meta: { index, term, peers }, data }, discardLogBeforeSeq };
+  return { meta: { index, term, peers }, data };
 }

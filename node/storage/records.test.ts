@@ -1,25 +1,39 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Entry } from '../raft/types.js';
 import { encodeRecord, readFrame } from './records.js';
 import type { WalRecord } from './records.js';
 import { findValidRecord, scanSegment } from './segment-scan.js';
 
+const entry = (index: number, term: number, data: Uint8Array): Entry => ({
+  index,
+  term,
+  kind: 'command',
+  data,
+});
+const batch = (fields: Partial<Extract<WalRecord, { type: 'batch' }>>): WalRecord => ({
+  type: 'batch',
+  snapshot: null,
+  discardLog: false,
+  entries: [],
+  hardState: null,
+  ...fields,
+});
+
 const samples: WalRecord[] = [
   { type: 'header', seq: 7, prevSeq: 6, prevBytes: 123_456 },
-  {
-    type: 'entry',
-    entry: { index: 42, term: 3, kind: 'command', data: new Uint8Array([1, 2, 3]) },
-  },
-  {
-    type: 'entry',
-    entry: { index: 2 ** 40, term: 2 ** 33, kind: 'noop', data: new Uint8Array(0) },
-  },
-  {
-    type: 'entry',
-    entry: { index: 1, term: 1, kind: 'config', data: new Uint8Array(300).fill(9) },
-  },
-  { type: 'hardState', hardState: { term: 5, vote: 'n2', commit: 17 } },
-  { type: 'hardState', hardState: { term: 0, vote: null, commit: 0 } },
+  batch({ entries: [entry(42, 3, new Uint8Array([1, 2, 3])), entry(43, 3, new Uint8Array(0))] }),
+  batch({ entries: [{ index: 2 ** 40, term: 2 ** 33, kind: 'noop', data: new Uint8Array(0) }] }),
+  batch({ entries: [{ index: 1, term: 1, kind: 'config', data: new Uint8Array(300).fill(9) }] }),
+  batch({ hardState: { term: 5, vote: 'n2', commit: 17 } }),
+  batch({ hardState: { term: 0, vote: null, commit: 0 } }),
+  batch({
+    snapshot: { index: 100, term: 4 },
+    discardLog: true,
+    entries: [entry(101, 4, new Uint8Array([7]))],
+    hardState: { term: 4, vote: null, commit: 100 },
+  }),
+  batch({}),
 ];
 
 describe('WAL records', () => {

@@ -7,8 +7,10 @@
  *
  * The CRC covers the length, so a damaged length is caught like damaged data.
  * A segment starts with a `header` record naming its sequence number and the
- * previous segment's (with that segment's final size), then a copy of the hard
- * state in force, then entries and hard states in the order they were saved.
+ * previous segment's (with that segment's final size), then a `batch` record
+ * restating the state in force (snapshot reference and hard state), then one
+ * `batch` record per save. A batch is one record, so a crash keeps all of a
+ * save or none of it.
  */
 import { crc32 } from 'node:zlib';
 import type { Entry, EntryKind, HardState } from '../raft/types.js';
@@ -20,7 +22,16 @@ export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 const WAL_MAGIC = new TextEncoder().encode('raftbed-wal');
 const WAL_VERSION = 1;
 
-const RecordType = { Header: 1, Entry: 2, HardState: 3 } as const;
+const RecordType = { Header: 1, Batch: 2 } as const;
+const HAS_SNAPSHOT = 1;
+const DISCARD_LOG = 2;
+const HAS_HARD_STATE = 4;
+
+/** Names the snapshot file that became the base of the log at this point. */
+export interface SnapshotRef {
+  readonly index: number;
+  readonly term: number;
+}
 
 export type WalRecord =
   | {
@@ -30,37 +41,40 @@ export type WalRecord =
       readonly prevSeq: number;
       readonly prevBytes: number;
     }
-  | { readonly type: 'entry'; readonly entry: Entry }
-  | { readonly type: 'hardState'; readonly hardState: HardState };
+  | {
+      readonly type: 'batch';
+      /** Applied in this order: snapshot, discardLog, entries, hardState. */
+      readonly snapshot: SnapshotRef | null;
+      readonly discardLog: boolean;
+      /** Contiguous; the first one cuts the log from its index on. */
+      readonly entries: readonly Entry[];
+      readonly hardState: HardState | null;
+    };
 
 const KINDS: readonly EntryKind[] = ['noop', 'command', 'config'];
 
 export function encodeRecord(record: WalRecord): Uint8Array {
   const w = new ByteWriter(64);
   w.u32(0).u32(0);
-  switch (record.type) {
-    case 'header':
-      w.u8(RecordType.Header).raw(WAL_MAGIC).uvarint(WAL_VERSION).uvarint(record.seq);
-      w.uvarint(record.prevSeq).uvarint(record.prevBytes);
-      break;
-    case 'entry': {
-      const e = record.entry;
-      w.u8(RecordType.Entry)
-        .uvarint(e.index)
-        .uvarint(e.term)
-        .u8(KINDS.indexOf(e.kind))
-        .bytes(e.data);
-      break;
+  if (record.type === 'header') {
+    w.u8(RecordType.Header).raw(WAL_MAGIC).uvarint(WAL_VERSION).uvarint(record.seq);
+    w.uvarint(record.prevSeq).uvarint(record.prevBytes);
+  } else {
+    const { snapshot, discardLog, entries, hardState } = record;
+    const flags =
+      (snapshot !== null ? HAS_SNAPSHOT : 0) |
+      (discardLog ? DISCARD_LOG : 0) |
+      (hardState !== null ? HAS_HARD_STATE : 0);
+    w.u8(RecordType.Batch).u8(flags);
+    if (snapshot !== null) w.uvarint(snapshot.index).uvarint(snapshot.term);
+    if (hardState !== null) {
+      w.uvarint(hardState.term).bool(hardState.vote !== null);
+      if (hardState.vote !== null) w.string(hardState.vote);
+      w.uvarint(hardState.commit);
     }
-    case 'hardState': {
-      const hs = record.hardState;
-      w.u8(RecordType.HardState)
-        .uvarint(hs.term)
-        .bool(hs.vote !== null);
-      if (hs.vote !== null) w.string(hs.vote);
-      w.uvarint(hs.commit);
-      break;
-    }
+    w.uvarint(entries.length);
+    if (entries.length > 0) w.uvarint(entries[0]?.index ?? 0);
+    for (const e of entries) w.uvarint(e.term).u8(KINDS.indexOf(e.kind)).bytes(e.data);
   }
   const frame = w.finish();
   const payloadLength = frame.length - FRAME_HEADER_BYTES;
@@ -107,32 +121,45 @@ function decodePayload(payload: Uint8Array): WalRecord | string {
   const r = new ByteReader(payload);
   const type = r.u8();
   let record: WalRecord;
-  switch (type) {
-    case RecordType.Header: {
-      const magic = r.raw(WAL_MAGIC.length);
-      if (r.ok && !equalBytes(magic, WAL_MAGIC)) return 'bad segment magic';
-      const version = r.uvarint();
-      if (r.ok && version !== WAL_VERSION) return `unsupported WAL version ${version}`;
-      record = { type: 'header', seq: r.uvarint(), prevSeq: r.uvarint(), prevBytes: r.uvarint() };
-      break;
+  if (type === RecordType.Header) {
+    const magic = r.raw(WAL_MAGIC.length);
+    if (r.ok && !equalBytes(magic, WAL_MAGIC)) return 'bad segment magic';
+    const version = r.uvarint();
+    if (r.ok && version !== WAL_VERSION) return `unsupported WAL version ${version}`;
+    record = { type: 'header', seq: r.uvarint(), prevSeq: r.uvarint(), prevBytes: r.uvarint() };
+  } else if (type === RecordType.Batch) {
+    const flags = r.u8();
+    if (flags > (HAS_SNAPSHOT | DISCARD_LOG | HAS_HARD_STATE))
+      return `unknown batch flags ${flags}`;
+    const snapshot =
+      (flags & HAS_SNAPSHOT) !== 0 ? { index: r.uvarint(), term: r.uvarint() } : null;
+    let hardState: HardState | null = null;
+    if ((flags & HAS_HARD_STATE) !== 0) {
+      const term = r.uvarint();
+      const vote = r.bool() ? r.string() : null;
+      hardState = { term, vote, commit: r.uvarint() };
     }
-    case RecordType.Entry: {
-      const index = r.uvarint();
+    const count = r.uvarint();
+    // Each entry takes at least three bytes: a count beyond that is damage, not a reason to allocate.
+    if (count * 3 > r.remaining) return `batch of ${count} entries in ${r.remaining} bytes`;
+    const entries: Entry[] = [];
+    const first = count > 0 ? r.uvarint() : 0;
+    for (let i = 0; i < count && r.ok; i++) {
       const term = r.uvarint();
       const kind = KINDS[r.u8()];
       const data = r.bytes(MAX_RECORD_BYTES).slice();
       if (kind === undefined) return 'unknown entry kind';
-      record = { type: 'entry', entry: { index, term, kind, data } };
-      break;
+      entries.push({ index: first + i, term, kind, data });
     }
-    case RecordType.HardState: {
-      const term = r.uvarint();
-      const vote = r.bool() ? r.string() : null;
-      record = { type: 'hardState', hardState: { term, vote, commit: r.uvarint() } };
-      break;
-    }
-    default:
-      return `unknown record type ${type}`;
+    record = {
+      type: 'batch',
+      snapshot,
+      discardLog: (flags & DISCARD_LOG) !== 0,
+      entries,
+      hardState,
+    };
+  } else {
+    return `unknown record type ${type}`;
   }
   r.expectEnd();
   return r.error === null ? record : `undecodable record: ${r.error.message}`;

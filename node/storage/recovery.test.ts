@@ -9,8 +9,8 @@ import { StorageCorruptError } from './errors.js';
 import { encodeRecord } from './records.js';
 import { scanSegment } from './segment-scan.js';
 import { LogModel, matchesSomePrefix } from './test-support/log-model.js';
-import type { Micro } from './test-support/log-model.js';
 import { WalStorage } from './wal-storage.js';
+import type { SaveBatch } from './wal-storage.js';
 
 function entry(index: number, term: number): Entry {
   return { index, term, kind: 'command', data: new TextEncoder().encode(`value-${index}-${term}`) };
@@ -51,9 +51,10 @@ describe('recovery of damaged files', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** Ten saves of one entry each: records are header, state, then entries 1..10. */
   async function writeTen(): Promise<void> {
     const s = await open();
-    for (let i = 1; i <= 10; i += 2) await s.append(range(i, i + 1, 1));
+    for (let i = 1; i <= 10; i++) await s.append([entry(i, 1)]);
     await s.close();
   }
 
@@ -61,7 +62,13 @@ describe('recovery of damaged files', () => {
     await writeTen();
     const name = await lastSegment();
     const size = (await stat(join(dir, name))).size;
-    const frame = encodeRecord({ type: 'entry', entry: entry(11, 1) });
+    const frame = encodeRecord({
+      type: 'batch',
+      snapshot: null,
+      discardLog: false,
+      entries: [entry(11, 1)],
+      hardState: null,
+    });
     await appendFile(join(dir, name), frame.subarray(0, 13));
 
     const s = await open();
@@ -109,7 +116,7 @@ describe('recovery of damaged files', () => {
   it('a bad record followed by valid ones refuses to start, naming the file and offset', async () => {
     await writeTen();
     const name = await lastSegment();
-    const third = (await offsets(name))[4] ?? 0; // header, hard state, entries 1, 2, 3
+    const third = (await offsets(name))[4] ?? 0; // header, state, entries 1, 2, 3
     await flipByte(name, third + 10);
     const err = await open().then(
       () => null,
@@ -122,6 +129,7 @@ describe('recovery of damaged files', () => {
     expect(corrupt.message).toMatch(/checksum mismatch, followed by a valid record at offset \d+/);
     // Nothing was repaired: the file is as it was.
     expect((await offsets(name)).length).toBe(4);
+    expect((await stat(join(dir, name))).size).toBeGreaterThan(third + 100);
   });
 
   it('damage in a segment that is not the last refuses to start', async () => {
@@ -167,25 +175,44 @@ describe('recovery of damaged files', () => {
     await s.close();
   });
 
-  it('a damaged snapshot refuses to start; temp files and older snapshots are removed', async () => {
+  it('a snapshot is in force once its record is written; other snapshot files are removed', async () => {
     const s = await open();
     await s.append(range(1, 10, 1));
     const snap: Snapshot = { meta: { index: 8, term: 1, peers: ['n1'] }, data: new Uint8Array(50) };
     await s.saveSnapshot(snap);
     await s.close();
+    // A crash between a snapshot file and its record leaves a file no record refers to.
+    await writeFile(join(dir, 'snap-0000000000000009.snap'), new Uint8Array(10));
     await writeFile(join(dir, 'snap-0000000000000003.snap'), new Uint8Array(10));
     await writeFile(join(dir, 'snap-0000000000000009.snap.tmp'), new Uint8Array(10));
     const again = await open();
-    expect(again.recovery.removedFiles).toEqual(
-      expect.arrayContaining(['snap-0000000000000003.snap', 'snap-0000000000000009.snap.tmp']),
-    );
-    expect((await again.load()).snapshot?.meta.index).toBe(8);
+    expect([...again.recovery.removedFiles].sort()).toEqual([
+      'snap-0000000000000003.snap',
+      'snap-0000000000000009.snap',
+      'snap-0000000000000009.snap.tmp',
+    ]);
+    const state = await again.load();
+    expect(state.snapshot?.meta.index).toBe(8);
+    expect(state.entries.map((e) => e.index)).toEqual([9, 10]);
     await again.close();
+  });
 
+  it('a damaged or missing snapshot in force refuses to start', async () => {
+    const s = await open();
+    await s.append(range(1, 10, 1));
+    await s.saveSnapshot({ meta: { index: 8, term: 1, peers: ['n1'] }, data: new Uint8Array(50) });
+    await s.close();
+    const original = await readFile(join(dir, 'snap-0000000000000008.snap'));
     await flipByte('snap-0000000000000008.snap', 30);
     await expect(open()).rejects.toThrow(
       /snap-0000000000000008\.snap at offset \d+: snapshot checksum mismatch/,
     );
+    await rm(join(dir, 'snap-0000000000000008.snap'));
+    await expect(open()).rejects.toThrow(
+      /snap-0000000000000008\.snap at offset 0: missing: the log refers to a snapshot at index 8/,
+    );
+    await writeFile(join(dir, 'snap-0000000000000008.snap'), original);
+    await (await open()).close();
   });
 });
 
@@ -199,17 +226,15 @@ describe('fuzzing the files of a real data directory', () => {
   });
 
   /** A directory with several segments and a snapshot, and the saves that made it. */
-  async function build(): Promise<{ files: Map<string, Uint8Array>; micros: Micro[] }> {
-    const micros: Micro[] = [];
+  async function build(): Promise<{ files: Map<string, Uint8Array>; saves: SaveBatch[] }> {
+    const saves: SaveBatch[] = [];
     const s = await WalStorage.open({ dir, segmentBytes: 400 });
-    const append = async (entries: Entry[]): Promise<void> => {
-      await s.append(entries);
-      micros.push(...entries.map((e): Micro => ({ kind: 'entry', entry: e })));
+    const save = async (batch: SaveBatch): Promise<void> => {
+      await s.save(batch);
+      saves.push(batch);
     };
-    const hard = async (hardState: HardState): Promise<void> => {
-      await s.saveHardState(hardState);
-      micros.push({ kind: 'hardState', hardState });
-    };
+    const append = (entries: Entry[]): Promise<void> => save({ entries });
+    const hard = (hardState: HardState): Promise<void> => save({ hardState });
     for (let i = 1; i <= 30; i += 3) await append(range(i, i + 2, 1));
     await hard({ term: 1, vote: 'n1', commit: 20 });
     await append(range(25, 28, 2));
@@ -217,15 +242,26 @@ describe('fuzzing the files of a real data directory', () => {
       meta: { index: 20, term: 1, peers: ['n1', 'n2'] },
       data: new Uint8Array(64).fill(7),
     };
-    await s.saveSnapshot(snapshot);
-    micros.push({ kind: 'snapshot', snapshot });
+    await save({ snapshot });
     for (let i = 29; i <= 50; i += 2) await append(range(i, i + 1, 2));
     await hard({ term: 2, vote: 'n2', commit: 45 });
+    const installed: Snapshot = {
+      meta: { index: 48, term: 3, peers: ['n1'] },
+      data: new Uint8Array(9),
+    };
+    await save({
+      snapshot: installed,
+      discardLog: true,
+      entries: range(49, 51, 3),
+      hardState: { term: 3, vote: null, commit: 48 },
+    });
+    for (let i = 52; i <= 120; i += 3) await append(range(i, i + 2, 3));
+    await hard({ term: 3, vote: null, commit: 100 });
     await s.close();
     const files = new Map<string, Uint8Array>();
     for (const name of await readdir(dir))
       files.set(name, new Uint8Array(await readFile(join(dir, name))));
-    return { files, micros };
+    return { files, saves };
   }
 
   function mutate(
@@ -254,7 +290,7 @@ describe('fuzzing the files of a real data directory', () => {
   }
 
   it('byte flips and truncations give a clear error or a state some prefix of the saves left', async () => {
-    const { files, micros } = await build();
+    const { files, saves } = await build();
     expect([...files.keys()].filter((n) => n.startsWith('wal-')).length).toBeGreaterThan(2);
     const prng = new Prng(2024);
     const outcomes = { refused: 0, accepted: 0, tornTailCut: 0 };
@@ -272,7 +308,7 @@ describe('fuzzing the files of a real data directory', () => {
         outcomes.refused++;
         continue;
       }
-      const verdict = matchesSomePrefix(new LogModel(), micros, 0, await storage.load());
+      const verdict = matchesSomePrefix(new LogModel(), saves, 0, await storage.load());
       expect(verdict, what).toBeNull();
       outcomes.accepted++;
       if (storage.recovery.tornTails.length > 0) outcomes.tornTailCut++;
@@ -283,7 +319,7 @@ describe('fuzzing the files of a real data directory', () => {
   });
 
   it('the same holds on the real disk for a few cases', async () => {
-    const { files, micros } = await build();
+    const { files, saves } = await build();
     const prng = new Prng(7);
     for (let i = 0; i < 15; i++) {
       const { files: damaged, what } = mutate(prng, files);
@@ -295,7 +331,7 @@ describe('fuzzing the files of a real data directory', () => {
       for (const [name, bytes] of damaged) await writeFile(join(caseDir, name), bytes);
       try {
         const s = await WalStorage.open({ dir: caseDir, segmentBytes: 400 });
-        expect(matchesSomePrefix(new LogModel(), micros, 0, await s.load()), what).toBeNull();
+        expect(matchesSomePrefix(new LogModel(), saves, 0, await s.load()), what).toBeNull();
         await s.close();
       } catch (e) {
         if (!(e instanceof StorageCorruptError)) throw new Error(`${what}: ${String(e)}`);

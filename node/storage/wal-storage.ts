@@ -1,12 +1,14 @@
 /**
- * Durable Raft storage: a write-ahead log of entries and hard states in
- * segment files, plus the newest snapshot. See the README's "Storage" section.
+ * Durable Raft storage: a write-ahead log of batches in segment files, plus
+ * the snapshot in force. See the README's "Storage" section.
  *
- * Every save goes into one queue and reaches the disk in call order, so after a
- * crash the state recovered is the state after some prefix of the saves, and
- * that prefix holds every save whose promise had resolved. A single pump
- * drains the queue: all record saves waiting when it turns are written with
- * one write and share one fsync (group commit).
+ * A save is one batch (snapshot, discardLog, entries, hard state, applied in
+ * that order) written as one checksummed record, so a crash keeps all of it or
+ * none. Saves reach the disk in call order, so the state recovered after a
+ * crash is the state after some prefix of the saves, and that prefix holds
+ * every save whose promise had resolved. A single pump drains the queue: the
+ * saves waiting when it turns are written with one write and share one fsync
+ * (group commit).
  */
 import { join } from 'node:path';
 import type { Entry, HardState, Snapshot, SnapshotMeta } from '../raft/types.js';
@@ -17,8 +19,9 @@ import type { Fs, FsFile } from './fs.js';
 import { LatencyWindow } from './metrics.js';
 import type { StorageMetrics } from './metrics.js';
 import { encodeRecord } from './records.js';
+import type { SnapshotRef } from './records.js';
 import { recoverLog } from './recovery.js';
-import type { SegmentInfo, StorageEventLogger, TornTail } from './recovery.js';
+import type { RecoveredLog, SegmentInfo, StorageEventLogger, TornTail } from './recovery.js';
 
 export type FsyncPolicy = 'always' | 'batch' | 'never';
 export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'batch', 'never'];
@@ -35,15 +38,16 @@ export interface WalStorageOptions {
   readonly fs?: Fs;
   /**
    * `always` (default): a save resolves after an fsync that covers it.
-   * `batch`: likewise, but fsyncs at most every `batchIntervalMs`.
+   * `batch`: likewise, but fsyncs at most every `batchIntervalMs` (default 10).
    * `never`: a save resolves once written to the OS; the OS decides when it is durable.
+   * Saves with a snapshot or a discard are fsynced under every policy.
    */
   readonly fsync?: FsyncPolicy;
   readonly batchIntervalMs?: number;
   /**
-   * UNSAFE, for testing that the testbed catches lost writes: entry and hard
-   * state saves resolve at once, before anything is written, and are kept in
-   * memory until a timer flushes them every `lazyFlushMs` (default 1000).
+   * UNSAFE, for proving that the testbed catches lost writes: every save
+   * resolves at once, before anything is written; saves wait in memory until
+   * a timer writes and fsyncs them every `lazyFlushMs` (default 1000).
    */
   readonly unsafeLazyWal?: boolean;
   readonly lazyFlushMs?: number;
@@ -56,7 +60,7 @@ export interface WalStorageOptions {
   readonly now?: () => number;
 }
 
-/** What the node had persisted, as recovered at open. */
+/** What the node had persisted, as recovered at open (the core's PersistedState). */
 export interface PersistedState {
   readonly hardState: HardState;
   readonly snapshot: Snapshot | null;
@@ -64,19 +68,29 @@ export interface PersistedState {
   readonly entries: readonly Entry[];
 }
 
+/**
+ * One atomic save (the core's PersistBatch; absent fields mean null, false, []).
+ * Applied in this order:
+ * - `snapshot`: replaces the previous one; entries at or below its index are dropped;
+ * - `discardLog`: drops every entry after the snapshot too (a snapshot installed from a leader);
+ * - `entries`: contiguous; the first cuts the log from its index on (a suffix the leader
+ *   overwrote), then all are appended; entries at or below the snapshot's index are skipped;
+ * - `hardState`: replaces the stored one.
+ */
+export interface SaveBatch {
+  readonly snapshot?: Snapshot | null;
+  readonly discardLog?: boolean;
+  readonly entries?: readonly Entry[];
+  readonly hardState?: HardState | null;
+}
+
 export interface RecoveryReport {
   /** Torn tails cut off (each also logged as `storage_torn_tail`). */
   readonly tornTails: readonly TornTail[];
-  /** Files removed at start: temp files, older snapshots, compacted or torn segments. */
+  /** Files removed at start: temp files, snapshots not in force, compacted or torn segments. */
   readonly removedFiles: readonly string[];
   readonly records: number;
   readonly ms: number;
-}
-
-/** Optional parts of one persist step; written together, one fsync. */
-export interface SaveRequest {
-  readonly entries?: readonly Entry[];
-  readonly hardState?: HardState;
 }
 
 interface Deferred {
@@ -95,30 +109,30 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+/** One encoded batch record and what the writer must know about it. */
 interface WalItem {
   readonly bytes: Uint8Array;
-  /** The entry's index, or 0 for a hard state. */
-  readonly index: number;
+  /** Highest entry index in it, 0 if none. */
+  readonly maxIndex: number;
+  /** The log's last index once it is applied. */
+  readonly lastIndex: number;
   readonly hardState: HardState | null;
+  readonly snapshotRef: SnapshotRef | null;
 }
 
 type Job =
-  | { readonly kind: 'records'; readonly items: WalItem[]; readonly done: Deferred | null }
+  | { readonly kind: 'records'; readonly item: WalItem | null; readonly done: Deferred | null }
   | {
       readonly kind: 'snapshot';
-      readonly snapshot: Snapshot;
+      readonly snapshot: Snapshot | null;
       readonly discardLog: boolean;
-      readonly done: Deferred;
+      readonly item: WalItem;
+      readonly done: Deferred | null;
     }
   | { readonly kind: 'sync'; readonly done: Deferred };
 
+const DEFAULTS = { batchIntervalMs: 10, lazyFlushMs: 1000, segmentBytes: 64 * 1024 * 1024 };
 const ENTRY_KINDS: readonly string[] = ['noop', 'command', 'config'];
-
-const DEFAULTS = {
-  batchIntervalMs: 10,
-  lazyFlushMs: 1000,
-  segmentBytes: 64 * 1024 * 1024,
-};
 
 const realTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -138,26 +152,28 @@ export class WalStorage {
   private readonly timers: Timers;
   private readonly now: () => number;
   private readonly recovered: PersistedState;
+  private readonly startedAt: number;
 
   // The log as the saves issued so far leave it (the disk catches up in order).
   private snapshotMeta: SnapshotMeta | null;
-  private terms: number[];
-  private hardState: HardState;
+  private last: number;
 
   // The disk side, touched only by the pump.
   private readonly queue: Job[] = [];
   private readonly unsynced: Deferred[] = [];
   private segments: SegmentInfo[];
+  private nextSeq: number;
   private current: FsFile | null = null;
-  private currentBytes = 0;
   private currentHasRecords = false;
   private dirty = false;
   private writtenHardState: HardState;
+  private writtenSnapshot: SnapshotRef | null;
   private writtenLastIndex: number;
+  /** Snapshot in force on disk and its file. */
+  private durableSnapshotIndex: number;
   private snapshotFile: string | null;
-  private nextSeq: number;
-  private readonly recoveredDiscardBeforeSeq: number;
-  private readonly startedAt: number;
+  private replacedSnapshotFile: string | null = null;
+  private discardedBeforeSeq: number;
   private lastSyncAt = Number.NEGATIVE_INFINITY;
   private pumping = false;
   private pumpScheduled = false;
@@ -190,16 +206,17 @@ export class WalStorage {
     fs: Fs,
     log: StorageEventLogger,
     now: () => number,
-    r: Awaited<ReturnType<typeof recoverLog>>,
+    r: RecoveredLog,
     started: number,
   ) {
     this.fs = fs;
     this.dir = options.dir;
     this.log = log;
     this.now = now;
+    this.startedAt = started;
     this.policy = options.fsync ?? 'always';
     if (!FSYNC_POLICIES.includes(this.policy))
-      throw new RangeError(`unknown fsync policy ${this.policy}`);
+      throw new RangeError(`unknown fsync policy ${String(this.policy)}`);
     this.lazy = options.unsafeLazyWal ?? false;
     this.batchIntervalMs = positive(
       'batchIntervalMs',
@@ -209,33 +226,30 @@ export class WalStorage {
     this.segmentBytes = positive('segmentBytes', options.segmentBytes ?? DEFAULTS.segmentBytes);
     this.timers = options.timers ?? realTimers;
 
-    const snap = r.snapshot?.snapshot ?? null;
-    this.snapshotMeta = snap?.meta ?? null;
-    this.snapshotFile = r.snapshotName;
-    this.terms = r.entries.map((e) => e.term);
-    this.hardState = r.hardState;
-    this.writtenHardState = r.hardState;
-    this.writtenLastIndex = this.lastIndex;
+    this.snapshotMeta = r.snapshot?.meta ?? null;
+    this.last = (r.snapshot?.meta.index ?? 0) + r.entries.length;
     this.segments = r.segments;
-    this.recovered = { hardState: r.hardState, snapshot: snap, entries: r.entries };
+    this.nextSeq = r.nextSeq;
+    this.writtenHardState = r.hardState;
+    this.writtenSnapshot =
+      r.snapshot === null ? null : { index: r.snapshot.meta.index, term: r.snapshot.meta.term };
+    this.writtenLastIndex = this.last;
+    this.durableSnapshotIndex = r.snapshot?.meta.index ?? 0;
+    this.snapshotFile = r.snapshot === null ? null : snapshotName(r.snapshot.meta.index);
+    this.discardedBeforeSeq = r.discardedBeforeSeq;
+    this.recovered = { hardState: r.hardState, snapshot: r.snapshot, entries: r.entries };
     this.recovery = {
       tornTails: r.tornTails,
-      removedFiles: r.removedFiles,
+      removedFiles: [...r.removedFiles],
       records: r.records,
       ms: 0,
     };
-    this.nextSeq = r.nextSeq;
-    this.recoveredDiscardBeforeSeq = r.snapshot?.discardLogBeforeSeq ?? 0;
-    this.startedAt = started;
   }
 
-  /** Starts a fresh segment, then removes segments the snapshot made obsolete. */
+  /** Starts a fresh segment, then removes segments made obsolete before the crash. */
   private async startAfterRecovery(): Promise<void> {
     await this.roll();
-    const removed = await this.removeObsoleteSegments(
-      this.snapshotMeta?.index ?? 0,
-      this.recoveredDiscardBeforeSeq,
-    );
+    const removed = await this.removeObsoleteSegments();
     (this.recovery.removedFiles as string[]).push(...removed);
     (this.recovery as { ms: number }).ms = this.now() - this.startedAt;
     this.log('storage_recovered', {
@@ -243,7 +257,7 @@ export class WalStorage {
       snapshotIndex: this.snapshotMeta?.index ?? 0,
       firstIndex: this.firstIndex,
       lastIndex: this.lastIndex,
-      term: this.hardState.term,
+      term: this.recovered.hardState.term,
       segments: this.segments.length,
       records: this.recovery.records,
       tornTails: this.recovery.tornTails.length,
@@ -252,7 +266,7 @@ export class WalStorage {
     if (this.lazy) this.armLazyFlush();
   }
 
-  /** The state recovered at open. */
+  /** The state recovered at open (the core's `load`). */
   load(): Promise<PersistedState> {
     return Promise.resolve(this.recovered);
   }
@@ -264,18 +278,9 @@ export class WalStorage {
 
   /** Last index of the log, or the snapshot's index when the log after it is empty. */
   get lastIndex(): number {
-    return (this.snapshotMeta?.index ?? 0) + this.terms.length;
+    return this.last;
   }
 
-  get policyName(): FsyncPolicy {
-    return this.policy;
-  }
-
-  /**
-   * Appends entries. Entries at indices the log already holds replace them and
-   * everything after (the conflicting suffix); entries at or below the
-   * snapshot's index are skipped (they are committed and covered).
-   */
   append(entries: readonly Entry[]): Promise<void> {
     return this.save({ entries });
   }
@@ -284,109 +289,102 @@ export class WalStorage {
     return this.save({ hardState });
   }
 
-  /** Entries then hard state, written together and made durable by one fsync. */
-  save(request: SaveRequest): Promise<void> {
-    const refused = this.refusal();
-    if (refused !== null) return refused;
-    let items: WalItem[];
-    try {
-      items = [
-        ...this.acceptEntries(request.entries ?? []),
-        ...this.acceptHardState(request.hardState),
-      ];
-    } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-    }
-    if (this.lazy) {
-      this.queue.push({ kind: 'records', items, done: null });
-      return Promise.resolve();
-    }
-    const done = deferred();
-    this.queue.push({ kind: 'records', items, done });
-    this.schedulePump();
-    return done.promise;
-  }
-
-  private acceptEntries(entries: readonly Entry[]): WalItem[] {
-    const base = this.snapshotMeta?.index ?? 0;
-    const fresh = entries.filter((e) => e.index > base);
-    const first = fresh[0];
-    if (first === undefined) return [];
-    fresh.forEach((e, i) => {
-      if (!Number.isSafeInteger(e.term) || e.term < 0)
-        throw new RangeError(`entry ${e.index}: bad term ${e.term}`);
-      if (!ENTRY_KINDS.includes(e.kind))
-        throw new RangeError(`entry ${e.index}: unknown kind ${String(e.kind)}`);
-      if (e.index !== first.index + i)
-        throw new RangeError(`entries not contiguous: ${e.index} after ${first.index + i - 1}`);
-    });
-    if (first.index > this.lastIndex + 1)
-      throw new RangeError(
-        `append at ${first.index} leaves a gap after the last index ${this.lastIndex}`,
-      );
-    const items = fresh.map((e) => ({
-      bytes: encodeRecord({ type: 'entry', entry: e }),
-      index: e.index,
-      hardState: null,
-    }));
-    this.terms.length = first.index - base - 1;
-    for (const e of fresh) this.terms.push(e.term);
-    return items;
-  }
-
-  private acceptHardState(hs: HardState | undefined): WalItem[] {
-    if (hs === undefined) return [];
-    if (
-      !Number.isSafeInteger(hs.term) ||
-      hs.term < 0 ||
-      !Number.isSafeInteger(hs.commit) ||
-      hs.commit < 0
-    )
-      throw new RangeError(`bad hard state term ${hs.term} commit ${hs.commit}`);
-    const copy: HardState = { term: hs.term, vote: hs.vote, commit: hs.commit };
-    const item = {
-      bytes: encodeRecord({ type: 'hardState', hardState: copy }),
-      index: 0,
-      hardState: copy,
-    };
-    this.hardState = copy;
-    return [item];
+  /** Saves a snapshot and compacts the log up to it; `discardLog` drops the log after it too. */
+  saveSnapshot(snapshot: Snapshot, options: { discardLog?: boolean } = {}): Promise<void> {
+    return this.save({ snapshot, discardLog: options.discardLog ?? false });
   }
 
   /**
-   * Saves a snapshot atomically and compacts the log up to it. The log after
-   * the snapshot is kept if it holds the snapshot's last entry (same index and
-   * term), else discarded (Raft's rule for an installed snapshot). Resolves
-   * when the snapshot file is durable; older snapshots and segments holding
-   * only covered entries are removed before that.
+   * Saves one batch atomically (the core's `save`). Resolves once it is durable
+   * under the fsync policy; rejects on bad input (a gap, a stale snapshot) or
+   * after a write failed (then every later save rejects too).
    */
-  saveSnapshot(snapshot: Snapshot): Promise<void> {
+  save(batch: SaveBatch): Promise<void> {
     const refused = this.refusal();
     if (refused !== null) return refused;
-    const { index, term } = snapshot.meta;
-    const base = this.snapshotMeta?.index ?? 0;
-    if (!Number.isSafeInteger(index) || index < base || !Number.isSafeInteger(term) || term < 0)
-      return Promise.reject(
-        new RangeError(`snapshot at index ${index} term ${term}: the current one is at ${base}`),
-      );
-    const termAtIndex =
-      index === base
-        ? (this.snapshotMeta?.term ?? 0)
-        : index <= this.lastIndex
-          ? this.terms[index - base - 1]
-          : undefined;
-    const discardLog = this.lastIndex > index && termAtIndex !== term;
-    this.terms = discardLog || index >= this.lastIndex ? [] : this.terms.slice(index - base);
-    this.snapshotMeta = { index, term, peers: [...snapshot.meta.peers] };
-    const done = deferred();
-    this.queue.push({
-      kind: 'snapshot',
-      snapshot: { meta: this.snapshotMeta, data: snapshot.data.slice() },
-      discardLog,
-      done,
-    });
+    let job: Job;
+    try {
+      job = this.accept(batch);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    this.queue.push(job);
+    if (this.lazy) return Promise.resolve();
     this.schedulePump();
-    return done.promise;
+    return job.done?.promise ?? Promise.resolve();
+  }
+
+  /** Checks a batch against the log as saves leave it, and turns it into a job. */
+  private accept(batch: SaveBatch): Job {
+    const snapshot = batch.snapshot ?? null;
+    const discardLog = batch.discardLog ?? false;
+    const hardState = batch.hardState ?? null;
+    let snapshotMeta = this.snapshotMeta;
+    let last = this.last;
+    if (snapshot !== null) {
+      const { index, term } = snapshot.meta;
+      const base = snapshotMeta?.index ?? 0;
+      if (!Number.isSafeInteger(index) || index < base || !Number.isSafeInteger(term) || term < 0)
+        throw new RangeError(
+          `snapshot at index ${index} term ${term}: the current one is at ${base}`,
+        );
+      snapshotMeta = { index, term, peers: [...snapshot.meta.peers] };
+      last = Math.max(last, index);
+    }
+    const base = snapshotMeta?.index ?? 0;
+    if (discardLog) last = base;
+    const entries = (batch.entries ?? []).filter((e) => e.index > base);
+    const first = entries[0];
+    if (first !== undefined) {
+      entries.forEach((e, i) => {
+        if (e.index !== first.index + i)
+          throw new RangeError(`entries not contiguous: ${e.index} after ${first.index + i - 1}`);
+        if (!Number.isSafeInteger(e.term) || e.term < 0)
+          throw new RangeError(`entry ${e.index}: bad term ${e.term}`);
+        if (!ENTRY_KINDS.includes(e.kind))
+          throw new RangeError(`entry ${e.index}: unknown kind ${String(e.kind)}`);
+      });
+      if (first.index > last + 1)
+        throw new RangeError(`append at ${first.index} leaves a gap after the last index ${last}`);
+      last = first.index + entries.length - 1;
+    }
+    if (
+      hardState !== null &&
+      (!Number.isSafeInteger(hardState.term) ||
+        hardState.term < 0 ||
+        !Number.isSafeInteger(hardState.commit) ||
+        hardState.commit < 0)
+    )
+      throw new RangeError(`bad hard state term ${hardState.term} commit ${hardState.commit}`);
+
+    const hs =
+      hardState === null
+        ? null
+        : { term: hardState.term, vote: hardState.vote, commit: hardState.commit };
+    const ref =
+      snapshotMeta === null || snapshot === null
+        ? null
+        : { index: snapshotMeta.index, term: snapshotMeta.term };
+    const done = this.lazy ? null : deferred();
+    const empty = snapshot === null && !discardLog && entries.length === 0 && hs === null;
+    const item: WalItem | null = empty
+      ? null
+      : {
+          bytes: encodeRecord({ type: 'batch', snapshot: ref, discardLog, entries, hardState: hs }),
+          maxIndex: entries.at(-1)?.index ?? 0,
+          lastIndex: last,
+          hardState: hs,
+          snapshotRef: ref,
+        };
+    // Encoding can throw (a record too large): state changes only after it succeeded.
+    this.snapshotMeta = snapshotMeta;
+    this.last = last;
+    if (item === null || (snapshot === null && !discardLog)) return { kind: 'records', item, done };
+    const copy =
+      snapshot === null
+        ? null
+        : { meta: snapshotMeta ?? snapshot.meta, data: snapshot.data.slice() };
+    return { kind: 'snapshot', snapshot: copy, discardLog, item, done };
   }
 
   /** Resolves when everything saved before it is durable, whatever the policy. */
@@ -470,11 +468,7 @@ export class WalStorage {
           continue;
         }
         if (job.kind === 'records') {
-          // Waiters join `unsynced` before the write so a failure rejects them too;
-          // only the pump resolves them, after the write (and fsync) below.
-          const { items, waiters } = this.takeRecordJobs();
-          this.unsynced.push(...waiters);
-          await this.writeRecords(items);
+          await this.writeRecordJobs();
           const due =
             this.lazy ||
             this.policy === 'always' ||
@@ -483,11 +477,12 @@ export class WalStorage {
           if (due || this.policy === 'never') this.resolveUnsynced();
           continue;
         }
-        await this.syncCurrent();
+        if (job.kind === 'snapshot') await this.writeSnapshotJob(job);
+        else await this.syncCurrent();
         this.resolveUnsynced();
-        if (job.kind === 'snapshot') await this.writeSnapshot(job.snapshot, job.discardLog);
         this.queue.shift();
-        job.done.resolve();
+        job.done?.resolve();
+        if (job.kind === 'snapshot') await this.afterSnapshot();
       }
     } catch (e) {
       this.fail(e);
@@ -496,17 +491,20 @@ export class WalStorage {
     }
   }
 
-  /** The record saves at the head of the queue, which become one write. */
-  private takeRecordJobs(): { items: WalItem[]; waiters: Deferred[] } {
+  /**
+   * Takes the record jobs at the head of the queue and writes them as one
+   * write. Their waiters join `unsynced` first, so a failure rejects them too;
+   * only the pump resolves them, once the policy says they are durable.
+   */
+  private async writeRecordJobs(): Promise<void> {
     const items: WalItem[] = [];
-    const waiters: Deferred[] = [];
     while (this.queue[0]?.kind === 'records') {
       const job = this.queue.shift();
       if (job?.kind !== 'records') break;
-      items.push(...job.items);
-      if (job.done !== null) waiters.push(job.done);
+      if (job.item !== null) items.push(job.item);
+      if (job.done !== null) this.unsynced.push(job.done);
     }
-    return { items, waiters };
+    await this.writeRecords(items);
   }
 
   private async writeRecords(items: readonly WalItem[]): Promise<void> {
@@ -520,7 +518,8 @@ export class WalStorage {
       chunkBytes = 0;
     };
     for (const item of items) {
-      const full = this.currentBytes + chunkBytes + item.bytes.length > this.segmentBytes;
+      const size = this.segments.at(-1)?.bytes ?? 0;
+      const full = size + chunkBytes + item.bytes.length > this.segmentBytes;
       if (full && (this.currentHasRecords || chunk.length > 0)) {
         await flush();
         await this.roll();
@@ -528,12 +527,11 @@ export class WalStorage {
       chunk.push(item.bytes);
       chunkBytes += item.bytes.length;
       this.currentHasRecords = true;
-      const seg = this.segments[this.segments.length - 1];
-      if (item.index > 0) {
-        this.writtenLastIndex = item.index;
-        if (seg !== undefined) seg.maxIndex = Math.max(seg.maxIndex, item.index);
-      }
+      const seg = this.segments.at(-1);
+      if (seg !== undefined) seg.maxIndex = Math.max(seg.maxIndex, item.maxIndex);
+      this.writtenLastIndex = item.lastIndex;
       if (item.hardState !== null) this.writtenHardState = item.hardState;
+      if (item.snapshotRef !== null) this.writtenSnapshot = item.snapshotRef;
     }
     await flush();
   }
@@ -541,17 +539,17 @@ export class WalStorage {
   private async writeCurrent(bytes: Uint8Array): Promise<void> {
     if (this.current === null) throw new Error('no open segment');
     await this.current.append(bytes);
-    this.currentBytes += bytes.length;
-    const seg = this.segments[this.segments.length - 1];
+    const seg = this.segments.at(-1);
     if (seg !== undefined) seg.bytes += bytes.length;
     this.bytesWritten += bytes.length;
     this.dirty = true;
   }
 
   /**
-   * Closes the current segment durably and starts the next one with a copy of
-   * the hard state, so removing older segments never loses it. A segment is
-   * complete and synced before its successor exists: only the last can be torn.
+   * Closes the current segment durably and starts the next one with a record
+   * restating the snapshot in force and the hard state, so removing older
+   * segments never loses them. A segment is complete and synced before its
+   * successor exists: only the last can be torn.
    */
   private async roll(): Promise<void> {
     const previous = this.current;
@@ -561,31 +559,38 @@ export class WalStorage {
     }
     const seq = this.nextSeq++;
     const name = segmentName(seq, this.writtenLastIndex + 1);
-    const prev = this.segments[this.segments.length - 1];
+    const prev = this.segments.at(-1);
     this.current = await this.fs.create(join(this.dir, name));
     this.segments.push({ seq, name, maxIndex: 0, bytes: 0 });
-    this.currentBytes = 0;
     this.currentHasRecords = false;
-    const preamble = [
-      encodeRecord({ type: 'header', seq, prevSeq: prev?.seq ?? 0, prevBytes: prev?.bytes ?? 0 }),
-      encodeRecord({ type: 'hardState', hardState: this.writtenHardState }),
-    ];
-    await this.writeCurrent(concat(preamble, preamble[0]!.length + preamble[1]!.length));
-    this.recordsWritten += preamble.length;
-    // Durable before anything refers to it (a snapshot naming it) or relies on
-    // its hard state copy (removing older segments), and before its name is.
+    const header = encodeRecord({
+      type: 'header',
+      seq,
+      prevSeq: prev?.seq ?? 0,
+      prevBytes: prev?.bytes ?? 0,
+    });
+    const state = encodeRecord({
+      type: 'batch',
+      snapshot: this.writtenSnapshot,
+      discardLog: false,
+      entries: [],
+      hardState: this.writtenHardState,
+    });
+    await this.writeCurrent(concat([header, state], header.length + state.length));
+    this.recordsWritten += 2;
+    // Durable before anything relies on its restated state (removing older
+    // segments), and its name with it.
     await this.syncCurrent();
     await this.syncDir();
   }
 
   private async syncCurrent(): Promise<void> {
-    if (this.dirty && this.current !== null) {
-      const started = this.now();
-      this.dirty = false;
-      await this.current.sync();
-      this.noteFsync(started);
-      this.lastSyncAt = started;
-    }
+    if (!this.dirty || this.current === null) return;
+    const started = this.now();
+    this.dirty = false;
+    await this.current.sync();
+    this.noteFsync(started);
+    this.lastSyncAt = started;
   }
 
   private resolveUnsynced(): void {
@@ -603,65 +608,73 @@ export class WalStorage {
   }
 
   /**
-   * temp file, fsync, rename, fsync of the directory; then the older snapshot
-   * and the segments it covers go. When the log is discarded, a new segment is
-   * started first and the snapshot names it, so recovery drops stale entries
-   * from the segments before it exactly when this snapshot is the one on disk.
+   * The snapshot file first (temp file, fsync, rename, fsync of the directory),
+   * then the batch record that puts it in force, fsynced under every policy. A
+   * crash between the two leaves a file no record refers to, removed at start.
    */
-  private async writeSnapshot(snapshot: Snapshot, discardLog: boolean): Promise<void> {
-    if (discardLog) await this.roll();
-    const discardLogBeforeSeq = discardLog
-      ? (this.segments[this.segments.length - 1]?.seq ?? 0)
-      : 0;
-    const name = snapshotName(snapshot.meta.index);
-    const final = join(this.dir, name);
-    const temp = final + TEMP_SUFFIX;
-    const file = await this.fs.create(temp);
-    const bytes = encodeSnapshotFile({ snapshot, discardLogBeforeSeq });
-    await file.append(bytes);
-    this.bytesWritten += bytes.length;
-    const started = this.now();
-    await file.sync();
-    this.noteFsync(started);
-    await file.close();
-    await this.fs.rename(temp, final);
-    await this.syncDir();
-    this.snapshotsSaved++;
-    const previous = this.snapshotFile;
-    this.snapshotFile = name;
-    this.writtenLastIndex = discardLog
-      ? snapshot.meta.index
-      : Math.max(this.writtenLastIndex, snapshot.meta.index);
-    if (previous !== null && previous !== name) await this.fs.unlink(join(this.dir, previous));
-    const removed = await this.removeObsoleteSegments(snapshot.meta.index, discardLogBeforeSeq);
-    this.log('storage_snapshot_saved', {
-      index: snapshot.meta.index,
-      term: snapshot.meta.term,
-      bytes: bytes.length,
-      logDiscarded: discardLog,
-      segmentsRemoved: removed.length,
-    });
+  private async writeSnapshotJob(job: Extract<Job, { kind: 'snapshot' }>): Promise<void> {
+    if (job.snapshot !== null) {
+      const name = snapshotName(job.snapshot.meta.index);
+      const final = join(this.dir, name);
+      const temp = final + TEMP_SUFFIX;
+      const file = await this.fs.create(temp);
+      const bytes = encodeSnapshotFile(job.snapshot);
+      await file.append(bytes);
+      this.bytesWritten += bytes.length;
+      const started = this.now();
+      await file.sync();
+      this.noteFsync(started);
+      await file.close();
+      await this.fs.rename(temp, final);
+      await this.syncDir();
+    }
+    await this.writeRecords([job.item]);
+    await this.syncCurrent();
+    if (job.snapshot !== null) {
+      this.snapshotsSaved++;
+      this.durableSnapshotIndex = job.snapshot.meta.index;
+      const previous = this.snapshotFile;
+      this.snapshotFile = snapshotName(job.snapshot.meta.index);
+      this.replacedSnapshotFile =
+        previous !== null && previous !== this.snapshotFile ? previous : null;
+      this.log('storage_snapshot_saved', {
+        index: job.snapshot.meta.index,
+        term: job.snapshot.meta.term,
+        bytes: job.snapshot.data.length,
+        logDiscarded: job.discardLog,
+      });
+    }
+    if (job.discardLog) this.discardedBeforeSeq = this.segments.at(-1)?.seq ?? 0;
+  }
+
+  /** Removes what the snapshot just made durable has replaced. */
+  private async afterSnapshot(): Promise<void> {
+    const old = this.replacedSnapshotFile;
+    this.replacedSnapshotFile = null;
+    if (old !== null) await this.fs.unlink(join(this.dir, old));
+    await this.removeObsoleteSegments();
   }
 
   /**
-   * Removes the oldest segments while each holds only entries the snapshot
-   * covers (or discarded). Never the current one: it carries the hard state.
-   * `covered` is the index of the snapshot on disk, which may trail the one
-   * the latest save asked for.
+   * Removes the oldest segments while each holds only entries the snapshot on
+   * disk covers or a discard dropped. Never the current one: its first record
+   * restates the snapshot in force and the hard state.
    */
-  private async removeObsoleteSegments(
-    covered: number,
-    discardBeforeSeq: number,
-  ): Promise<string[]> {
+  private async removeObsoleteSegments(): Promise<string[]> {
     const removed: string[] = [];
     while (this.segments.length > 1) {
       const seg = this.segments[0];
-      if (seg === undefined || (seg.maxIndex > covered && seg.seq >= discardBeforeSeq)) break;
+      if (
+        seg === undefined ||
+        (seg.maxIndex > this.durableSnapshotIndex && seg.seq >= this.discardedBeforeSeq)
+      )
+        break;
       await this.fs.unlink(join(this.dir, seg.name));
       this.segments.shift();
       removed.push(seg.name);
     }
-    if (removed.length > 0) this.log('storage_segments_removed', { files: removed, upTo: covered });
+    if (removed.length > 0)
+      this.log('storage_segments_removed', { files: removed, upTo: this.durableSnapshotIndex });
     return removed;
   }
 

@@ -1,16 +1,10 @@
 /**
- * The reference model of what storage promises, record by record: the state
- * after a prefix of saves. Written independently of the storage code so a
+ * The reference model of what storage promises: the state after a prefix of
+ * saves, each applied whole. Written independently of the storage code so a
  * test compares two implementations of the same rules.
  */
 import type { Entry, HardState, Snapshot } from '../../raft/types.js';
-import type { PersistedState } from '../wal-storage.js';
-
-/** The smallest unit a crash can split saves at: one entry, one hard state, one snapshot. */
-export type Micro =
-  | { readonly kind: 'entry'; readonly entry: Entry }
-  | { readonly kind: 'hardState'; readonly hardState: HardState }
-  | { readonly kind: 'snapshot'; readonly snapshot: Snapshot };
+import type { PersistedState, SaveBatch } from '../wal-storage.js';
 
 export class LogModel {
   snapshot: Snapshot | null = null;
@@ -46,27 +40,21 @@ export class LogModel {
     return this.entries[index - this.base - 1]?.term;
   }
 
-  apply(m: Micro): void {
-    switch (m.kind) {
-      case 'hardState':
-        this.hardState = m.hardState;
-        return;
-      case 'entry': {
-        const e = m.entry;
-        if (e.index <= this.base) return;
-        if (e.index > this.last + 1) throw new Error(`model: gap at ${e.index}`);
-        this.entries.length = e.index - this.base - 1;
-        this.entries.push(e);
-        return;
-      }
-      case 'snapshot': {
-        const { index, term } = m.snapshot.meta;
-        const keep = this.last > index && this.termAt(index) === term;
-        this.entries = keep ? this.entries.slice(index - this.base) : [];
-        this.snapshot = m.snapshot;
-        return;
-      }
+  /** A save, by the rules of SaveBatch: snapshot, discardLog, entries, hardState. */
+  apply(batch: SaveBatch): void {
+    if (batch.snapshot != null) {
+      const index = batch.snapshot.meta.index;
+      this.entries = this.entries.filter((e) => e.index > index);
+      this.snapshot = batch.snapshot;
     }
+    if (batch.discardLog === true) this.entries = [];
+    for (const e of batch.entries ?? []) {
+      if (e.index <= this.base) continue;
+      if (e.index > this.last + 1) throw new Error(`model: gap at ${e.index}`);
+      this.entries.length = e.index - this.base - 1;
+      this.entries.push(e);
+    }
+    if (batch.hardState != null) this.hardState = batch.hardState;
   }
 
   /** Null if `state` is this model's state, else the first difference. */
@@ -107,26 +95,26 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Is `state` the model's state after some prefix of `micros` of at least
- * `minPrefix` items? Returns null if so, else why not.
+ * Is `state` the model's state after some prefix of `saves`, at least
+ * `minPrefix` long? Returns null if so, else why not.
  */
 export function matchesSomePrefix(
   start: LogModel,
-  micros: readonly Micro[],
+  saves: readonly SaveBatch[],
   minPrefix: number,
   state: PersistedState,
 ): string | null {
   const m = start.clone();
   let firstDiff: string | null = null;
-  for (let k = 0; k <= micros.length; k++) {
+  for (let k = 0; k <= saves.length; k++) {
     if (k > 0) {
-      const micro = micros[k - 1];
-      if (micro !== undefined) m.apply(micro);
+      const save = saves[k - 1];
+      if (save !== undefined) m.apply(save);
     }
     if (k < minPrefix) continue;
     const d = m.diff(state);
     if (d === null) return null;
-    firstDiff ??= `after ${k} of ${micros.length} saves: ${d}`;
+    firstDiff ??= `after ${k} of ${saves.length} saves: ${d}`;
   }
   return `recovered state matches no prefix of at least ${minPrefix} saves (${firstDiff ?? 'none'})`;
 }

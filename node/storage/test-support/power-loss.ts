@@ -1,18 +1,17 @@
 /**
- * The power-loss experiment: a seeded random workload of appends (some
- * overwriting a suffix), hard-state saves and snapshots (own, and installed
- * ones that conflict with the log) runs against WalStorage on a CrashFs that
- * crashes at a random operation; after each reboot the recovered state must be
- * the state after some prefix of the saves issued that includes every save
- * whose promise had resolved.
+ * The power-loss experiment: a seeded random workload of saves (appends, some
+ * overwriting a suffix; hard states; own snapshots; snapshots installed from a
+ * leader that discard the log; and combinations in one batch) runs against
+ * WalStorage on a CrashFs that crashes at a random filesystem call; after
+ * each reboot the recovered state must be the state after some prefix of the
+ * saves issued that includes every save whose promise had resolved.
  */
 import type { Entry, HardState, Snapshot } from '../../raft/types.js';
 import { Prng } from '../../util/prng.js';
 import { CrashFs, CrashedError } from '../crash-fs.js';
 import { WalStorage } from '../wal-storage.js';
-import type { FsyncPolicy, Timers } from '../wal-storage.js';
+import type { FsyncPolicy, SaveBatch, Timers } from '../wal-storage.js';
 import { LogModel, matchesSomePrefix } from './log-model.js';
-import type { Micro } from './log-model.js';
 
 export interface PowerLossOptions {
   readonly seed: number;
@@ -72,51 +71,31 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
   for (let boot = 0; boot < (options.boots ?? 3); boot++) {
     const start = LogModel.from(await storage.load());
     const issued = start.clone();
-    const micros: Micro[] = [];
-    let ackedMicros = 0;
+    const saves: SaveBatch[] = [];
+    let ackedSaves = 0;
     const pending: Promise<unknown>[] = [];
-    const issue = (promise: Promise<void>, ms: readonly Micro[]): void => {
-      options.trace?.(`save ${micros.length}: ${ms.map(describe).join(' ')}`);
-      for (const m of ms) issued.apply(m);
-      micros.push(...ms);
-      const end = micros.length;
-      pending.push(
-        promise.then(
-          () => {
-            acknowledged++;
-            ackedMicros = Math.max(ackedMicros, end);
-          },
-          () => undefined,
-        ),
-      );
-    };
 
     fs.crashAfter(work.int(1, 150));
     let term = Math.max(issued.hardState.term, issued.termAt(issued.last) ?? 0, 1);
     for (let step = 0; step < (options.steps ?? 60) && !fs.isCrashed; step++) {
       const roll = work.next();
-      if (roll < 0.45) {
-        if (work.chance(0.2)) term++;
-        const entries = randomAppend(work, issued, term);
-        issue(
-          storage.append(entries),
-          entries.filter((e) => e.index > issued.base).map((entry) => ({ kind: 'entry', entry })),
+      if (roll < 0.75) {
+        if (work.chance(0.1)) term++;
+        const batch = randomBatch(work, issued, term);
+        options.trace?.(`save ${saves.length}: ${describe(batch)}`);
+        const promise = storage.save(batch);
+        issued.apply(batch);
+        saves.push(batch);
+        const end = saves.length;
+        pending.push(
+          promise.then(
+            () => {
+              acknowledged++;
+              ackedSaves = Math.max(ackedSaves, end);
+            },
+            () => undefined,
+          ),
         );
-      } else if (roll < 0.65) {
-        const hardState = randomHardState(work, issued, term);
-        issue(storage.saveHardState(hardState), [{ kind: 'hardState', hardState }]);
-      } else if (roll < 0.72) {
-        if (work.chance(0.2)) term++;
-        const entries = randomAppend(work, issued, term);
-        const hardState = randomHardState(work, issued, term);
-        const ms: Micro[] = entries
-          .filter((e) => e.index > issued.base)
-          .map((entry) => ({ kind: 'entry', entry }));
-        issue(storage.save({ entries, hardState }), [...ms, { kind: 'hardState', hardState }]);
-      } else if (roll < 0.8) {
-        const snapshot = randomSnapshot(work, issued);
-        if (snapshot !== null)
-          issue(storage.saveSnapshot(snapshot), [{ kind: 'snapshot', snapshot }]);
       } else if (roll < 0.9) {
         for (let i = work.int(1, 6); i > 0; i--) await Promise.resolve();
       } else {
@@ -141,7 +120,7 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
       }
     }
     tornTails += storage.recovery.tornTails.length;
-    const violation = matchesSomePrefix(start, micros, ackedMicros, await storage.load());
+    const violation = matchesSomePrefix(start, saves, ackedSaves, await storage.load());
     if (violation !== null)
       return {
         violation: `seed ${options.seed} boot ${boot}: ${violation}`,
@@ -154,14 +133,47 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
   return { violation: null, crashes, acknowledged, tornTails };
 }
 
-function describe(m: Micro): string {
-  if (m.kind === 'entry') return `e${m.entry.index}/${m.entry.term}`;
-  if (m.kind === 'hardState')
-    return `hs(${m.hardState.term},${m.hardState.vote},${m.hardState.commit})`;
-  return `snap(${m.snapshot.meta.index}/${m.snapshot.meta.term})`;
+function describe(b: SaveBatch): string {
+  const parts: string[] = [];
+  if (b.snapshot != null) parts.push(`snap(${b.snapshot.meta.index}/${b.snapshot.meta.term})`);
+  if (b.discardLog === true) parts.push('discard');
+  if (b.entries !== undefined && b.entries.length > 0)
+    parts.push(`e${b.entries[0]?.index}..${b.entries.at(-1)?.index}/${b.entries[0]?.term}`);
+  if (b.hardState != null)
+    parts.push(`hs(${b.hardState.term},${b.hardState.vote},${b.hardState.commit})`);
+  return parts.join(' ');
 }
 
-function randomAppend(prng: Prng, log: LogModel, term: number): Entry[] {
+function randomBatch(prng: Prng, log: LogModel, term: number): SaveBatch {
+  const kind = prng.next();
+  if (kind < 0.45) return { entries: randomEntries(prng, log, term) };
+  if (kind < 0.65) return { hardState: randomHardState(prng, log, term) };
+  if (kind < 0.8)
+    return { entries: randomEntries(prng, log, term), hardState: randomHardState(prng, log, term) };
+  if (kind < 0.92) {
+    // The node's own snapshot at an index it holds; the log after it stays.
+    if (log.last <= log.base) return { entries: randomEntries(prng, log, term) };
+    const index = prng.int(log.base + 1, log.last);
+    const snapshot = randomSnapshot(prng, index, log.termAt(index) ?? 0);
+    return prng.chance(0.5)
+      ? { snapshot }
+      : { snapshot, hardState: randomHardState(prng, log, term) };
+  }
+  // A snapshot installed from a leader: the log is discarded, often with the
+  // hard state and the entries that follow in the same batch.
+  const index = prng.int(log.base + 1, log.last + 3);
+  const snapshot = randomSnapshot(prng, index, term);
+  const after = new LogModel();
+  after.snapshot = snapshot;
+  return {
+    snapshot,
+    discardLog: true,
+    entries: prng.chance(0.5) ? randomEntries(prng, after, term) : [],
+    hardState: { term: Math.max(log.hardState.term, term), vote: null, commit: index },
+  };
+}
+
+function randomEntries(prng: Prng, log: LogModel, term: number): Entry[] {
   const from = prng.int(Math.max(log.base + 1, log.last - 2), log.last + 1);
   const count = prng.int(1, 4);
   const entries: Entry[] = [];
@@ -181,22 +193,8 @@ function randomHardState(prng: Prng, log: LogModel, term: number): HardState {
   };
 }
 
-/** An own snapshot at a held index, or an installed one beyond or in conflict with the log. */
-function randomSnapshot(prng: Prng, log: LogModel): Snapshot | null {
+function randomSnapshot(prng: Prng, index: number, term: number): Snapshot {
   const data = new Uint8Array(prng.int(0, 300));
   for (let j = 0; j < data.length; j++) data[j] = prng.int(0, 255);
-  const peers = ['n1', 'n2', 'n3'];
-  const kind = prng.next();
-  if (kind < 0.6) {
-    if (log.last <= log.base) return null;
-    const index = prng.int(log.base + 1, log.last);
-    return { meta: { index, term: log.termAt(index) ?? 0, peers }, data };
-  }
-  if (kind < 0.8) {
-    const index = log.last + prng.int(1, 3);
-    return { meta: { index, term: (log.termAt(log.last) ?? 0) + 1, peers }, data };
-  }
-  if (log.last <= log.base + 1) return null;
-  const index = prng.int(log.base + 1, log.last - 1);
-  return { meta: { index, term: (log.termAt(index) ?? 0) + 7, peers }, data };
+  return { meta: { index, term, peers: ['n1', 'n2', 'n3'] }, data };
 }
