@@ -40,7 +40,7 @@ run: deps build
 	$(RAFTBED) --help
 
 bench: deps build
-	@echo "no benchmarks yet"
+	node dist/node/storage/wal.bench.js
 
 clean:
 	rm -rf dist .raftbed
