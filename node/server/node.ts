@@ -242,6 +242,8 @@ export class RaftbedNode {
             persist.add(ms);
             service?.saved(last);
           },
+          overwriting: (from) =>
+            logger.log({ event: 'wal-truncated', reason: 'conflict', index: from }),
         }),
         transport: { send: (to, bytes) => void transport.send(to, 'raft', bytes) },
         applier,
