@@ -183,6 +183,8 @@ export interface ClusterOptions {
   readonly size?: number;
   /** Flags for every node, after the required ones. */
   readonly args?: readonly string[];
+  /** Where the data directories go (a folder is made in it); the OS temp dir by default. */
+  readonly root?: string;
 }
 
 /** Three (or `size`) nodes with their data directories, restartable with the same data. */
@@ -206,7 +208,7 @@ export class LocalCluster {
   static async start(options: ClusterOptions = {}): Promise<LocalCluster> {
     requireBuiltCli();
     const size = options.size ?? 3;
-    const dir = await mkdtemp(join(tmpdir(), 'raftbed-int-'));
+    const dir = await mkdtemp(join(options.root ?? tmpdir(), 'raftbed-int-'));
     const ports = await freeUdpPorts(size);
     const raftPorts = new Map(ports.map((p, i) => [`n${i + 1}`, p]));
     const peers = [...raftPorts].map(([id, p]) => `${id}=${HOST}:${p}`).join(',');
