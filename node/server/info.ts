@@ -106,6 +106,7 @@ export function infoSections(s: InfoSources): InfoSections {
       forwards: fwd.forwarded,
       forwards_replied: fwd.replied,
       forwards_timed_out: fwd.timedOut,
+      forwards_abandoned: fwd.abandoned,
       forwards_not_sent: fwd.notSent,
       forwards_late_replies: fwd.late,
       forwards_received: s.service.forwardsReceived,

@@ -207,6 +207,7 @@ export class RaftbedNode {
           proposals.leadershipLost();
           service?.leadershipLost();
         },
+        leaderChanged: (previous) => forwarder?.abandon(previous),
         snapshotInstalled: (index) => proposals.snapshotInstalled(index),
         stopped: (error) => {
           fatal = error;

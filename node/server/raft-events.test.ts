@@ -14,13 +14,19 @@ function setup() {
       lines.push(parsed);
     },
   });
-  const hooks = { lost: 0, installed: [] as number[], stopped: [] as unknown[] };
+  const hooks = {
+    lost: 0,
+    changed: [] as string[],
+    installed: [] as number[],
+    stopped: [] as unknown[],
+  };
   const log = new RaftEventLog(
     logger,
     () => 3,
     () => 'n2',
     {
       leadershipLost: () => hooks.lost++,
+      leaderChanged: (previous) => hooks.changed.push(previous),
       snapshotInstalled: (i) => hooks.installed.push(i),
       stopped: (e) => hooks.stopped.push(e),
     },
@@ -53,6 +59,7 @@ describe('RaftEventLog', () => {
       '3 role follower null',
     ]);
     expect(hooks.lost).toBe(1);
+    expect(hooks.changed).toEqual(['n2', 'n1']);
     expect(log.counters).toMatchObject({ prevotes: 1, elections: 1, leaderships: 1 });
   });
 

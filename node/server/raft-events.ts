@@ -29,6 +29,8 @@ export interface RaftEventCounters {
 export interface RaftEventHooks {
   /** This node stopped leading: its waiting proposals cannot be confirmed here. */
   leadershipLost(): void;
+  /** This node stopped following `previous` (another leader, or none): it will not answer here. */
+  leaderChanged(previous: NodeId): void;
   /** A snapshot from the leader replaced the state up to `index`. */
   snapshotInstalled(index: number): void;
   /** The driver stopped on an error (storage failed, applier threw): the node must exit. */
@@ -49,6 +51,7 @@ export class RaftEventLog {
     dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
   };
   private role: Role = 'follower';
+  private leaderSeen: NodeId | null = null;
   private logged: { role: LogRole; leader: NodeId | null } | null = null;
 
   constructor(
@@ -98,6 +101,9 @@ export class RaftEventLog {
     // Every line from here on carries the new term; the role line first of all.
     this.logger.term = term;
     if (was === 'leader' && role !== 'leader') this.hooks.leadershipLost();
+    const before = this.leaderSeen;
+    this.leaderSeen = leader;
+    if (before !== null && before !== leader) this.hooks.leaderChanged(before);
     const shown = logRole(role);
     if (this.logged === null || this.logged.role !== shown || this.logged.leader !== leader) {
       this.logged = { role: shown, leader };
