@@ -49,9 +49,33 @@ type MetaOp =
   | { readonly kind: 'rename'; readonly from: string; readonly to: string };
 
 interface Inode {
+  /** Current contents: a prefix view of `room`. */
   data: Uint8Array;
+  /** Contents as of the last sync; never written through again. */
   durable: Uint8Array;
   pending: DataOp[];
+  /** Spare capacity behind `data`, so appends are not a copy of the file each. */
+  room: Uint8Array;
+}
+
+function newInode(data: Uint8Array): Inode {
+  return { data, durable: data, pending: [], room: data };
+}
+
+/**
+ * Appends in place when there is room. Safe for `durable`: a durable view ends
+ * at or before the current length (a truncation copies), and appends only
+ * write past it.
+ */
+function appendData(inode: Inode, bytes: Uint8Array): void {
+  const len = inode.data.length;
+  if (inode.room.length < len + bytes.length) {
+    const room = new Uint8Array(Math.max(256, 2 * inode.room.length, len + bytes.length));
+    room.set(inode.data);
+    inode.room = room;
+  }
+  inode.room.set(bytes, len);
+  inode.data = inode.room.subarray(0, len + bytes.length);
 }
 
 export interface CrashFsOptions {
@@ -145,9 +169,8 @@ export class CrashFs implements Fs {
         this.inodes.delete(id);
         continue;
       }
-      inode.data = this.survivingData(inode);
-      inode.durable = inode.data;
-      inode.pending = [];
+      const data = this.survivingData(inode);
+      Object.assign(inode, newInode(data));
     }
     this.crashed = false;
     this.crashIn = null;
@@ -189,7 +212,7 @@ export class CrashFs implements Fs {
     const p = norm(path);
     this.dirs.add(posix.dirname(p));
     const id = this.names.get(p) ?? this.nextInode++;
-    this.inodes.set(id, { data: data.slice(), durable: data.slice(), pending: [] });
+    this.inodes.set(id, newInode(data.slice()));
     this.names.set(p, id);
     this.durableNames.set(p, id);
   }
@@ -298,7 +321,7 @@ export class CrashFs implements Fs {
     if (!this.dirs.has(posix.dirname(p))) throw new FsError('ENOENT', `create ${path}`);
     if (this.names.has(p)) throw new FsError('EEXIST', `create ${path}`);
     const id = this.nextInode++;
-    this.inodes.set(id, { data: new Uint8Array(0), durable: new Uint8Array(0), pending: [] });
+    this.inodes.set(id, newInode(new Uint8Array(0)));
     this.names.set(p, id);
     this.pendingMeta.push({ kind: 'link', path: p, inode: id });
     return this.handle(id, path);
@@ -308,6 +331,7 @@ export class CrashFs implements Fs {
     const inode = this.inode(this.lookup(path));
     const op: DataOp = { kind: 'truncate', size };
     inode.data = applyData(inode.data, op);
+    inode.room = inode.data;
     inode.pending.push(op);
   }
 
@@ -347,7 +371,7 @@ export class CrashFs implements Fs {
             const inode = open('write');
             this.counts.append++;
             const op: DataOp = { kind: 'write', offset: inode.data.length, bytes: data.slice() };
-            inode.data = applyData(inode.data, op);
+            appendData(inode, op.bytes);
             inode.pending.push(op);
           },
           epoch,

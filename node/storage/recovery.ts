@@ -38,7 +38,11 @@ export interface TornTail {
   readonly offset: number;
   readonly bytesDropped: number;
   readonly reason: string;
+  /** The first log index that may have been in the lost bytes: the recovered last index + 1. */
+  readonly index: number;
 }
+
+type TornBytes = Omit<TornTail, 'index'>;
 
 export interface RecoveredLog {
   readonly hardState: HardState;
@@ -59,7 +63,7 @@ interface ReadSegment {
   readonly info: SegmentInfo;
   readonly records: { readonly record: WalRecord; readonly offset: number }[];
   /** Set when the tail must be cut at `info.bytes`. */
-  readonly torn: TornTail | null;
+  readonly torn: TornBytes | null;
 }
 
 export async function recoverLog(
@@ -75,7 +79,7 @@ export async function recoverLog(
     .filter((s): s is { name: string; parsed: { seq: number; index: number } } => s.parsed !== null)
     .sort((a, b) => a.parsed.seq - b.parsed.seq);
   const segments: ReadSegment[] = [];
-  let tornEmpty: TornTail | null = null;
+  let tornEmpty: TornBytes | null = null;
   for (let i = 0; i < segmentFiles.length; i++) {
     const file = segmentFiles[i];
     if (file === undefined) continue;
@@ -140,7 +144,9 @@ export async function recoverLog(
     removedFiles.push(name);
     log('storage_file_removed', { file: name, reason });
   };
-  const report = (t: TornTail): void => {
+  const nextIndex = (ref?.index ?? 0) + replay.entries.length + 1;
+  const report = (torn: TornBytes): void => {
+    const t: TornTail = { ...torn, index: nextIndex };
     tornTails.push(t);
     log('storage_torn_tail', { ...t });
   };

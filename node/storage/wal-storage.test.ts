@@ -229,6 +229,27 @@ describe('fsync policies (fsyncs counted through the Fs seam)', () => {
     expect(fs.counts.sync - before).toBe(10);
   });
 
+  it('a failed write rejects the save and every later one; close refuses saves too', async () => {
+    const fs = new CrashFs(new Prng(7));
+    const events: string[] = [];
+    const s = await WalStorage.open({
+      dir: '/d',
+      fs: fs.process(),
+      onEvent: (e) => events.push(e),
+    });
+    await s.append([entry(1, 1)]);
+    fs.crashAfter(1);
+    await expect(s.append([entry(2, 1)])).rejects.toThrow(/storage failed: write to \/d failed/);
+    await expect(s.saveHardState({ term: 1, vote: null, commit: 0 })).rejects.toThrow(
+      /storage failed/,
+    );
+    expect(events).toContain('storage_failed');
+
+    const other = await WalStorage.open({ dir: '/e', fs: new CrashFs(new Prng(8)) });
+    await other.close();
+    await expect(other.append([entry(1, 1)])).rejects.toThrow(/closed/);
+  });
+
   it('never: saves resolve without an fsync', async () => {
     const fs = new CrashFs(new Prng(3));
     const s = await openOn(fs, { fsync: 'never' });

@@ -179,6 +179,7 @@ export class WalStorage {
   private pumpScheduled = false;
   private lazyTimer: unknown = null;
   private failure: StorageFailedError | null = null;
+  private closing = false;
   private closed = false;
 
   // Metrics.
@@ -399,8 +400,10 @@ export class WalStorage {
 
   /** Makes everything saved durable, then closes the files. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    if (this.failure === null) await this.sync();
+    if (this.closing) return;
+    const synced = this.failure === null ? this.sync() : Promise.resolve();
+    this.closing = true;
+    await synced;
     this.closed = true;
     if (this.lazyTimer !== null) this.timers.clearTimeout(this.lazyTimer);
     this.lazyTimer = null;
@@ -425,7 +428,7 @@ export class WalStorage {
 
   private refusal(): Promise<void> | null {
     if (this.failure !== null) return Promise.reject(this.failure);
-    if (this.closed) return Promise.reject(new StorageFailedError('storage is closed'));
+    if (this.closing) return Promise.reject(new StorageFailedError('storage is closed'));
     return null;
   }
 
