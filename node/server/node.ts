@@ -143,7 +143,7 @@ export class RaftbedNode {
       logger.log({
         event: 'wal-truncated',
         reason: 'torn-tail',
-        index: storage.lastIndex + 1,
+        index: t.index,
         file: join(c.data, t.file),
         offset: t.offset,
         bytes: t.bytesDropped,
