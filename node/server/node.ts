@@ -13,7 +13,6 @@
  * the save in flight finish, then stop the driver, answer what still waits
  * with -TIMEOUT, close the socket, sync and close storage, log `stop`.
  */
-import { join } from 'node:path';
 import type { NodeConfig } from '../config.js';
 import { Forwarder } from '../kv/forward.js';
 import type { RespValue } from '../kv/resp.js';
@@ -22,13 +21,13 @@ import { KvStateMachine } from '../kv/state-machine.js';
 import { infoReply, statusReply } from '../kv/status.js';
 import { NodeLogger, startDropSummary } from '../log.js';
 import { Raft, type AppliedUpdate, type RaftConfig } from '../raft/raft.js';
-import { StorageCorruptError } from '../storage/errors.js';
 import { LatencyWindow } from '../storage/metrics.js';
-import { WalStorage } from '../storage/wal-storage.js';
+import type { WalStorage } from '../storage/wal-storage.js';
 import { TransportBindError, UdpTransport, type Incoming } from '../transport/udp.js';
 import { ObservedStorage } from './durable.js';
 import { infoSections } from './info.js';
 import { KvService } from './kv-service.js';
+import { openStorage } from './open-storage.js';
 import { ProposalTracker } from './proposals.js';
 import { RaftEventLog, logRole } from './raft-events.js';
 import { Ticker } from './ticker.js';
@@ -123,50 +122,11 @@ export class RaftbedNode {
     };
 
     // 1. Storage: recover, or refuse to start.
-    let lateStorageEvent: ((event: string, fields: Record<string, unknown>) => void) | null = null;
-    let storage: WalStorage;
-    try {
-      storage = await WalStorage.open({
-        dir: c.data,
-        fsync: c.fsync,
-        unsafeLazyWal: c.unsafe === 'lazy-wal',
-        onEvent: (event, fields) => lateStorageEvent?.(event, fields),
-      });
-    } catch (err) {
-      if (err instanceof StorageCorruptError)
-        return refuse(err.message.replace(err.file, join(c.data, err.file)));
-      return refuse(`cannot open the data directory ${c.data}: ${errorText(err)}`);
-    }
-    const recovered = await storage.load();
-    logger.term = recovered.hardState.term;
-    for (const t of storage.recovery.tornTails) {
-      logger.log({
-        event: 'wal-truncated',
-        reason: 'torn-tail',
-        index: t.index,
-        file: join(c.data, t.file),
-        offset: t.offset,
-        bytes: t.bytesDropped,
-      });
-    }
-    logger.log({
-      event: 'recovered',
-      snapshotIndex: recovered.snapshot?.meta.index ?? 0,
-      snapshotTerm: recovered.snapshot?.meta.term ?? 0,
-      firstIndex: storage.firstIndex,
-      lastIndex: storage.lastIndex,
-      commit: recovered.hardState.commit,
-      vote: recovered.hardState.vote,
-      ms: Math.round(storage.recovery.ms * 10) / 10,
-    });
-    lateStorageEvent = (event, fields) => {
-      if (event === 'storage_segments_removed' && typeof fields.upTo === 'number')
-        logger.log({ event: 'wal-truncated', reason: 'compaction', index: fields.upTo });
-      else if (event === 'storage_failed')
-        logger.log({ event: 'error', message: String(fields.error), where: 'storage' });
-    };
+    const opened = await openStorage(c, logger);
+    if (typeof opened === 'string') return refuse(opened);
+    const storage = opened;
 
-    // 2. The Raft socket. Datagrams before the driver exists are dropped by Raft's own rules anyway.
+    // 2. The Raft socket. Datagrams that arrive before the driver exists are ignored, as if lost.
     let service: KvService | null = null;
     let raft: Raft | null = null;
     let forwarder: Forwarder | null = null;
