@@ -52,6 +52,9 @@ describe('node image', () => {
     const help = await runInImage(['node', '/app/dist/harness/cli/main.js', '--help']);
     expect(help.code).toBe(0);
     expect(help.out).toMatch(/usage: raftbed COMMAND/);
+    const node = await runInImage(['node', '/app/dist/harness/cli/main.js', 'node', '--help']);
+    expect(node.code).toBe(0);
+    expect(node.out).toMatch(/--peers/);
     const modules = await runInImage([
       'node',
       '-e',
