@@ -244,16 +244,21 @@ describe('cleanup', () => {
         [CLI, 'up', '--name', 'rbh-sigint', '--nodes', '3', '--image', image],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+      // Listen before waiting: a command that ends early must not be missed.
+      const closed = new Promise<number | null>((r) => child.on('close', r));
       await new Promise((r) => setTimeout(r, delayMs));
       child.kill('SIGINT');
-      const code = await new Promise<number | null>((r) => child.on('close', r));
+      const code = await closed;
       const left = await leftovers('rbh-sigint');
       // null: the signal came before the CLI had started anything (default handling).
       if (code === 130 || code === null) {
         expect(left).toBe(0);
         expect(existsSync(join(stateDir, 'rbh-sigint.json'))).toBe(false);
       } else {
-        expect(code).toBe(0);
+        expect(`exit ${code}: ${output}`).toMatch(/^exit 0: up: cluster rbh-sigint/);
         const st = await (await backend.attach('rbh-sigint')).status();
         expect(st.nodes.map((n) => n.state)).toEqual(['running', 'running', 'running']);
       }
