@@ -58,6 +58,17 @@ export type NodeEvent =
       readonly granted: boolean;
       readonly reason?: string;
     }
+  /**
+   * Leader: `peer` lacks entries it had acknowledged (its disk lost them: a
+   * lying or unsynced disk, a cut WAL). Its log ends at `lastIndex`; it had
+   * acknowledged up to `match`. It is caught up again from where its log ends.
+   */
+  | {
+      readonly event: 'follower-regressed';
+      readonly peer: NodeId;
+      readonly lastIndex: number;
+      readonly match: number;
+    }
   | { readonly event: 'commit'; readonly commit: number }
   | { readonly event: 'applied'; readonly applied: number }
   | {
@@ -109,6 +120,7 @@ export const EVENT_NAMES: readonly EventName[] = [
   'election',
   'elected',
   'vote',
+  'follower-regressed',
   'commit',
   'applied',
   'snapshot-taken',
@@ -132,6 +144,7 @@ export interface LogLineBase {
 export type NodeLogLine = LogLineBase & NodeEvent;
 
 const DEFAULT_LEVEL: Partial<Record<EventName, LogLevel>> = {
+  'follower-regressed': 'warn',
   'wal-truncated': 'warn',
   'dropped-datagrams': 'warn',
   unsafe: 'warn',

@@ -22,16 +22,18 @@ describe('message codec', () => {
     );
   });
 
-  it('is compact: a heartbeat between n1 and n2 takes a dozen bytes', () => {
+  it('is compact: a heartbeat between n1 and n2 takes 14 bytes', () => {
     const hb: Message = {
       type: 'heartbeat',
       from: 'n1',
       to: 'n2',
       term: 7,
       commit: 1234,
+      match: 1300,
+      matchTerm: 7,
       round: 9,
     };
-    expect(encodeMessage(hb).length).toBeLessThanOrEqual(12);
+    expect(encodeMessage(hb).length).toBeLessThanOrEqual(14);
   });
 
   it('sizes an append exactly: header plus entryWireSize per entry', () => {
@@ -99,6 +101,8 @@ describe('message codec', () => {
       to: 'n2',
       term: 1,
       commit: 0,
+      match: 0,
+      matchTerm: 0,
       round: 1,
     });
     const trailing = new Uint8Array([...hb, 0]);
@@ -106,7 +110,15 @@ describe('message codec', () => {
   });
 
   it('rejects numbers past the absurd limit and chunks running past their total', () => {
-    const w = encodeMessage({ type: 'heartbeatResponse', from: 'n1', to: 'n2', term: 1, round: 1 });
+    const w = encodeMessage({
+      type: 'heartbeatResponse',
+      from: 'n1',
+      to: 'n2',
+      term: 1,
+      round: 1,
+      lastIndex: 0,
+      holds: true,
+    });
     // Replace the term (byte 7, one byte) by a varint of 2^49.
     const big = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01];
     const bytes = new Uint8Array([...w.subarray(0, 7), ...big, ...w.subarray(8)]);

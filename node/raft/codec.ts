@@ -87,10 +87,10 @@ export function encodeMessage(m: Message): Uint8Array {
       w.bool(m.success).uvarint(m.index).uvarint(m.hintIndex).uvarint(m.hintTerm);
       break;
     case 'heartbeat':
-      w.uvarint(m.commit).uvarint(m.round);
+      w.uvarint(m.commit).uvarint(m.match).uvarint(m.matchTerm).uvarint(m.round);
       break;
     case 'heartbeatResponse':
-      w.uvarint(m.round);
+      w.uvarint(m.round).uvarint(m.lastIndex).bool(m.holds);
       break;
     case 'entryChunk':
       w.uvarint(m.prevIndex).uvarint(m.prevTerm).uvarint(m.commit).uvarint(m.entryTerm);
@@ -190,10 +190,19 @@ export function decodeMessage(bytes: Uint8Array): Message | DecodeError {
       };
       break;
     case 'heartbeat':
-      m = { type, from, to, term, commit: num(r), round: num(r) };
+      m = {
+        type,
+        from,
+        to,
+        term,
+        commit: num(r),
+        match: num(r),
+        matchTerm: num(r),
+        round: num(r),
+      };
       break;
     case 'heartbeatResponse':
-      m = { type, from, to, term, round: num(r) };
+      m = { type, from, to, term, round: num(r), lastIndex: num(r), holds: r.bool() };
       break;
     case 'entryChunk': {
       const prevIndex = num(r);

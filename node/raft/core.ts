@@ -98,6 +98,8 @@ export interface CoreStatus {
   /** The leader's view of each follower; empty on other roles. */
   readonly progress: readonly PeerStatus[];
   readonly dropped: Readonly<Record<DropReason, number>>;
+  /** As leader, in any term: followers found to have lost entries they acknowledged. */
+  readonly followerRegressions: number;
 }
 
 const LEADER_MESSAGES = new Set(['append', 'heartbeat', 'entryChunk', 'snapshotChunk']);
@@ -329,7 +331,7 @@ export class RaftCore {
     const s = this.s;
     if (s.role === 'leader' && s.broadcastPending) return true;
     collectReadStates(s);
-    if (s.msgs.length > 0 || s.readStates.length > 0) return true;
+    if (s.msgs.length > 0 || s.readStates.length > 0 || s.events.length > 0) return true;
     if (s.log.pendingSnapshot !== null || s.log.hasUnhanded() || s.log.hasNextCommitted())
       return true;
     if (s.term !== this.prevHard.term || s.vote !== this.prevHard.vote) return true;
@@ -368,9 +370,11 @@ export class RaftCore {
       messages: s.msgs,
       committedEntries: s.log.takeCommitted(),
       readStates: s.readStates,
+      events: s.events,
     };
     s.msgs = [];
     s.readStates = [];
+    s.events = [];
     s.roundUnsent = false;
     this.prevSoft = soft;
     if (persistHard) this.prevHard = hard;
@@ -426,6 +430,7 @@ export class RaftCore {
       peers: s.peers,
       progress,
       dropped: { ...s.dropped },
+      followerRegressions: s.followerRegressions,
     };
   }
 

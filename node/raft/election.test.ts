@@ -222,7 +222,16 @@ describe('check-quorum', () => {
 
   it('ignores vote requests while a leader was heard from recently (leader lease)', () => {
     const core = new RaftCore({ id: 'n3', peers: three, random: () => 0.5, checkQuorum: true });
-    core.step({ type: 'heartbeat', from: 'n1', to: 'n3', term: 1, commit: 0, round: 1 });
+    core.step({
+      type: 'heartbeat',
+      from: 'n1',
+      to: 'n3',
+      term: 1,
+      commit: 0,
+      match: 0,
+      matchTerm: 0,
+      round: 1,
+    });
     core.ready();
     core.step({
       type: 'vote',

@@ -13,12 +13,30 @@ const three = ['n1', 'n2', 'n3'];
 
 function follower(): RaftCore {
   const core = new RaftCore({ id: 'n2', peers: three, random: () => 0.5 });
-  core.step({ type: 'heartbeat', from: 'n1', to: 'n2', term: 1, commit: 0, round: 1 });
+  core.step({
+    type: 'heartbeat',
+    from: 'n1',
+    to: 'n2',
+    term: 1,
+    commit: 0,
+    match: 0,
+    matchTerm: 0,
+    round: 1,
+  });
   core.ready();
   return core;
 }
 
-const hb: Message = { type: 'heartbeat', from: 'n1', to: 'n2', term: 1, commit: 0, round: 2 };
+const hb: Message = {
+  type: 'heartbeat',
+  from: 'n1',
+  to: 'n2',
+  term: 1,
+  commit: 0,
+  match: 0,
+  matchTerm: 0,
+  round: 2,
+};
 
 /** Feeds a value the type system would reject, as a transport bug or a hostile caller might. */
 function stepAny(core: RaftCore, m: unknown): boolean {
@@ -132,6 +150,8 @@ describe('malformed and out-of-range messages', () => {
         to: leader.id,
         term,
         round: 1_000,
+        lastIndex: 0,
+        holds: true,
       }),
     ).toBe(false);
     expect(leader.core.status().dropped.outOfRange).toBe(2);

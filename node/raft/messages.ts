@@ -56,18 +56,32 @@ export interface AppendResponse extends Envelope {
 
 /**
  * Sent every heartbeat interval and whenever a read needs a fresh round.
- * `commit` is capped at what the follower is known to hold; `round` numbers the
- * broadcast so ReadIndex can tell acknowledgements sent after a read arrived.
+ * (`match`, `matchTerm`) is what the leader believes the follower holds (its
+ * last acknowledged index, and the leader's term there; 0, 0 when unknown),
+ * and `commit` is capped at `match`. The follower commits only if it does
+ * hold that entry, and says whether it does: a disk that lost acknowledged
+ * entries leaves a shorter log, or an older suffix, where the leader counts
+ * on its entries. `round` numbers the broadcast so ReadIndex can tell
+ * acknowledgements sent after a read arrived.
  */
 export interface HeartbeatRequest extends Envelope {
   readonly type: 'heartbeat';
   readonly commit: number;
+  readonly match: number;
+  readonly matchTerm: number;
   readonly round: number;
 }
 
+/**
+ * `holds` is false when the follower lacks the leader's entry at the
+ * heartbeat's `match`, which it had acknowledged: its disk lost entries.
+ * `lastIndex` is where its log ends, for the leader to probe from.
+ */
 export interface HeartbeatResponse extends Envelope {
   readonly type: 'heartbeatResponse';
   readonly round: number;
+  readonly lastIndex: number;
+  readonly holds: boolean;
 }
 
 /**

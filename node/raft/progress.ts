@@ -74,6 +74,14 @@ export class Progress {
   recentActive = false;
   /** Highest heartbeat round the follower acknowledged in this term. */
   round = 0;
+  /**
+   * The latest heartbeat round sent to this follower, and the `match` it asked
+   * the follower to confirm (the follower answers whether it holds it).
+   */
+  hbRound = 0;
+  hbMatch = 0;
+  /** The last heartbeat round sent before `regress`; answers to those are moot. */
+  resetRound = 0;
   /** Ms since `match` last moved while appends were in flight. */
   idleMs = 0;
   entryTx: EntryTransfer | null = null;
@@ -123,12 +131,32 @@ export class Progress {
   }
 
   /**
+   * The follower lacks entries it acknowledged: its disk lost them (a lying
+   * or unsynced disk, a cut WAL), leaving a shorter log or an older suffix.
+   * Nothing it holds is known to match any more, so `match` drops to 0 (the
+   * leader's commit index, already reached, stays) and probing starts after
+   * `from` (where its log ends, at most the old match). `round` is the latest
+   * heartbeat round sent: answers to it and earlier ones predate this reset.
+   */
+  regress(from: number, round: number): void {
+    this.match = 0;
+    this.hbMatch = 0;
+    this.resetRound = round;
+    this.idleMs = 0;
+    this.snapshotTx = null;
+    this.becomeProbe();
+    this.next = from + 1;
+  }
+
+  /**
    * The follower rejected an append at `rejected`; `hint` is where the logs may
-   * agree. Returns false when the rejection is stale (from an older append).
+   * agree. Returns false when the rejection says nothing new: from an older
+   * append, or at or below `match`, which is either stale or a follower that
+   * lost acknowledged entries (a heartbeat tells which, see `regress`).
    */
   maybeDecrTo(rejected: number, hint: number): boolean {
+    if (rejected <= this.match) return false;
     if (this.state === 'replicate') {
-      if (rejected <= this.match) return false;
       this.next = this.match + 1;
       return true;
     }

@@ -17,7 +17,7 @@ import type { CoreStatus } from './core.js';
 import { RaftCore } from './core.js';
 import type { Message } from './messages.js';
 import type { RaftSettings } from './options.js';
-import type { Ready } from './ready.js';
+import type { CoreEvent, Ready } from './ready.js';
 import { needsPersist } from './ready.js';
 import type { PersistBatch, PersistedState, RaftStorage } from './storage.js';
 import type { RaftTransport } from './transport.js';
@@ -37,8 +37,13 @@ export type ReadResult =
   | { readonly ok: true; readonly index: number }
   | { readonly ok: false; readonly reason: Extract<ReadState, { ok: false }>['reason'] };
 
-/** What happened, for the node's log lines. */
+/**
+ * What happened, for the node's log lines: role changes (as they happen),
+ * the core's events (CoreEvent, once the Ready that holds them is persisted),
+ * snapshots, dropped messages and a stop.
+ */
 export type RaftEvent =
+  | CoreEvent
   | {
       readonly type: 'role';
       readonly role: Role;
@@ -300,6 +305,7 @@ export class Raft {
           throw new RangeError(`${m.type} of ${bytes.length} bytes to ${m.to}`);
         this.deps.transport.send(m.to, bytes);
       }
+      for (const e of rd.events) this.event(e);
       if (rd.snapshot !== null) {
         const { index, term } = rd.snapshot.meta;
         const bytes = rd.snapshot.data.length;

@@ -171,6 +171,8 @@ describe('ReadIndex on a follower', () => {
       to: f.id,
       term: f.core.term,
       commit: 0,
+      match: 0,
+      matchTerm: 0,
       round: 99,
     });
     back.core.readIndex(1);

@@ -14,7 +14,22 @@
  * while a Ready is being persisted; their effects go into the next Ready.
  */
 import type { Message } from './messages.js';
-import type { Entry, HardState, ReadState, Snapshot, SoftState } from './types.js';
+import type { Entry, HardState, NodeId, ReadState, Snapshot, SoftState } from './types.js';
+
+/** Something the core did that a node logs (the driver passes these on as RaftEvents). */
+export type CoreEvent =
+  /**
+   * Leader: `peer` answered with a log ending at `lastIndex`, below `match`,
+   * what it had acknowledged: its disk lost entries. Its progress restarts
+   * from `lastIndex` (see Progress.regress).
+   */
+  {
+    readonly type: 'follower-regressed';
+    readonly peer: NodeId;
+    readonly term: number;
+    readonly lastIndex: number;
+    readonly match: number;
+  };
 
 export interface Ready {
   /** Role, leader or term changed since the last Ready (for logs); null otherwise. */
@@ -45,6 +60,8 @@ export interface Ready {
   readonly committedEntries: readonly Entry[];
   /** Answers to readIndex requests. */
   readonly readStates: readonly ReadState[];
+  /** What happened, to report once the Ready is persisted. */
+  readonly events: readonly CoreEvent[];
 }
 
 /** True when the Ready has something to persist before its messages may go out. */

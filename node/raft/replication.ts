@@ -128,9 +128,24 @@ export function bcastHeartbeat(s: CoreState): void {
   s.roundUnsent = true;
   for (const peer of s.others) {
     const pr = s.progress.get(peer);
+    // What the follower acknowledged, unless compacted away here (too far behind to check).
+    const known = pr?.match ?? 0;
+    const knownTerm = s.log.term(known);
+    const match = knownTerm === undefined ? 0 : known;
+    if (pr !== undefined) {
+      pr.hbRound = s.round;
+      pr.hbMatch = match;
+    }
     // A follower may only learn a commit index its log is known to reach.
-    const commit = Math.min(pr?.match ?? 0, s.log.committed);
-    s.send({ type: 'heartbeat', to: peer, commit, round: s.round });
+    const commit = Math.min(match, s.log.committed);
+    s.send({
+      type: 'heartbeat',
+      to: peer,
+      commit,
+      match,
+      matchTerm: knownTerm ?? 0,
+      round: s.round,
+    });
   }
 }
 
@@ -245,8 +260,18 @@ export function reply(s: CoreState, to: string, success: boolean, index: number)
 }
 
 export function handleHeartbeat(s: CoreState, m: HeartbeatRequest): void {
-  s.log.commitTo(m.commit);
-  s.send({ type: 'heartbeatResponse', to: m.from, round: m.round });
+  // The leader counts on us holding its entry at `match` (we acknowledged it).
+  // A disk that lost acknowledged entries may have left a shorter log or an
+  // older suffix there: then commit nothing (`commit` <= `match`) and say so.
+  const holds = m.match <= s.log.committed || s.log.matchTerm(m.match, m.matchTerm);
+  if (holds) s.log.commitTo(m.commit);
+  s.send({
+    type: 'heartbeatResponse',
+    to: m.from,
+    round: m.round,
+    lastIndex: s.log.lastIndex(),
+    holds,
+  });
 }
 
 export function handleAppendResponse(s: CoreState, m: AppendResponse): void {
@@ -287,7 +312,25 @@ function handleReject(s: CoreState, m: AppendResponse, pr: Progress): void {
   if (pr.maybeDecrTo(m.index, hint)) {
     if (pr.state === 'replicate') pr.becomeProbe();
     sendAppends(s, m.from);
+  } else if (m.index <= pr.match && (pr.hbMatch < pr.match || pr.round >= pr.hbRound)) {
+    // A stale rejection, or a follower that lost entries it acknowledged: the
+    // answer to a heartbeat sent at this match tells which (unless one such
+    // is already on its way).
+    bcastHeartbeat(s);
   }
+}
+
+/**
+ * `peer` lacks an entry it had acknowledged (its log ends at `lastIndex`): its
+ * disk lost acknowledged entries. Raft assumes disks keep what they
+ * acknowledged; a testbed must keep going so that the loss shows, so catch it
+ * up from where its log may still agree with ours.
+ */
+function followerRegressed(s: CoreState, peer: string, pr: Progress, lastIndex: number): void {
+  const match = pr.match;
+  pr.regress(Math.min(lastIndex, match), s.round);
+  s.followerRegressions++;
+  s.events.push({ type: 'follower-regressed', peer, term: s.term, lastIndex, match });
 }
 
 export function handleHeartbeatResponse(s: CoreState, m: HeartbeatResponse): void {
@@ -299,6 +342,9 @@ export function handleHeartbeatResponse(s: CoreState, m: HeartbeatResponse): voi
   }
   if (m.round > pr.round) pr.round = m.round;
   confirmReads(s);
+  // Any round asked about an index the follower had acknowledged; only rounds
+  // sent after the last reset say something about its log as now known.
+  if (!m.holds && m.round > pr.resetRound) followerRegressed(s, m.from, pr, m.lastIndex);
   if (pr.match >= s.log.lastIndex()) return;
   if (pr.state === 'probe') {
     pr.probeSent = false;

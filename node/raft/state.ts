@@ -9,6 +9,7 @@ import type { ResolvedSettings } from './options.js';
 import type { Progress } from './progress.js';
 import { ReadTracker } from './read-index.js';
 import type { RaftLog } from './log.js';
+import type { CoreEvent } from './ready.js';
 import type { DropReason } from './validate.js';
 import type { EntryKind, NodeId, ReadState, Role, Snapshot, SnapshotMeta } from './types.js';
 
@@ -73,6 +74,10 @@ export class CoreState {
 
   msgs: Message[] = [];
   readStates: ReadState[] = [];
+  /** What happened since the last Ready, for the driver's logs. */
+  events: CoreEvent[] = [];
+  /** Leader (any term): followers found to have lost entries they acknowledged. */
+  followerRegressions = 0;
   dropTotal = 0;
   lastDrop: DropReason | null = null;
   readonly dropped: Record<DropReason, number> = {

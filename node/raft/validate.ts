@@ -62,9 +62,10 @@ export function checkMessage(m: unknown): DropReason | null {
         return 'malformed';
       return null;
     case 'heartbeat':
-      return nums(f, 'commit', 'round') ? null : 'malformed';
+      if (!nums(f, 'commit', 'match', 'matchTerm', 'round')) return 'malformed';
+      return msg.matchTerm > msg.term || msg.commit > msg.match ? 'outOfRange' : null;
     case 'heartbeatResponse':
-      return nums(f, 'round') ? null : 'malformed';
+      return nums(f, 'round', 'lastIndex') && typeof f.holds === 'boolean' ? null : 'malformed';
     case 'entryChunk':
       if (
         !nums(f, 'prevIndex', 'prevTerm', 'commit', 'entryTerm', 'total', 'offset') ||

@@ -87,6 +87,7 @@ export function infoSections(s: InfoSources): InfoSections {
       elections_won: s.events.leaderships,
       snapshots_taken: s.events.snapshotsTaken,
       snapshots_installed: s.events.snapshotsInstalled,
+      follower_regressions: s.raft.followerRegressions,
       persisting: s.raft.persisting ? 1 : 0,
     },
     Keyspace: { keys: s.keys, sessions: s.sessions },

@@ -63,6 +63,14 @@ describe('RaftEventLog', () => {
     expect(log.counters).toMatchObject({ prevotes: 1, elections: 1, leaderships: 1 });
   });
 
+  it('logs a follower that lost entries it acknowledged, as a warning', () => {
+    const { lines, log } = setup();
+    log.onEvent({ type: 'follower-regressed', peer: 'n3', term: 4, lastIndex: 7, match: 19 });
+    expect(lines).toMatchObject([
+      { event: 'follower-regressed', level: 'warn', peer: 'n3', lastIndex: 7, match: 19 },
+    ]);
+  });
+
   it('logs snapshots, counts drops, and passes on a stop', () => {
     const { lines, log, hooks } = setup();
     log.onEvent({ type: 'snapshot-taken', index: 10, term: 2, bytes: 300 });

@@ -89,6 +89,14 @@ export class RaftEventLog {
       case 'dropped':
         this.counters.dropped[e.reason]++;
         return;
+      case 'follower-regressed':
+        this.logger.log({
+          event: 'follower-regressed',
+          peer: e.peer,
+          lastIndex: e.lastIndex,
+          match: e.match,
+        });
+        return;
       case 'stopped':
         this.hooks.stopped(e.error);
         return;

@@ -30,6 +30,17 @@ describe('safety checker', () => {
     expect(c.violation?.invariant).toBe('election safety');
   });
 
+  it('counts safety violations instead of failing when disks may lie, but still fails liveness', () => {
+    const c = new SafetyChecker(2, { safety: false });
+    const core = new RaftCore({ id: 'n1', peers: ['n1', 'n2', 'n3'], random: () => 0 });
+    c.onLeader('n1', 3, core);
+    c.onLeader('n2', 3, core);
+    expect(c.violation).toBeNull();
+    expect(c.safetyLapses.get('election safety')).toBe(1);
+    c.other('liveness', 'nothing committed');
+    expect(c.violation?.invariant).toBe('liveness');
+  });
+
   it('flags two different entries with the same index and term', () => {
     const c = new SafetyChecker(2);
     const d = disk().durable;

@@ -2,6 +2,10 @@
  * The simulated disk of one node: a RaftStorage whose writes become durable
  * only when the simulation says so (a later event), in order. A crash drops
  * every write not yet durable, exactly what a power cut does to unsynced data.
+ *
+ * A lying disk (test only) acknowledges each write at once, before it is
+ * durable, as `--unsafe lazy-wal` or `--fsync never` do: a crash then loses
+ * writes the node already acted on (acknowledged entries, votes).
  */
 import type { PersistBatch, PersistedState, RaftStorage } from '../raft/storage.js';
 import { EMPTY_HARD_STATE } from '../raft/storage.js';
@@ -31,7 +35,11 @@ export class FakeDisk implements RaftStorage {
   readonly durable: DurableState = { hardState: EMPTY_HARD_STATE, snapshot: null, entries: [] };
   private pending: PendingWrite[] = [];
 
-  constructor(private readonly hooks: DiskHooks) {}
+  constructor(
+    private readonly hooks: DiskHooks,
+    /** Acknowledge writes before they are durable (the lying disk). */
+    readonly lies = false,
+  ) {}
 
   get pendingWrites(): number {
     return this.pending.length;
@@ -54,7 +62,7 @@ export class FakeDisk implements RaftStorage {
     const done = new SyncDeferred<void>();
     this.pending.push({ batch, done });
     this.hooks.scheduleCompletion();
-    return done;
+    return this.lies ? SyncDeferred.resolved(undefined) : done;
   }
 
   /** The oldest pending write becomes durable, and its writer continues. */
@@ -64,6 +72,11 @@ export class FakeDisk implements RaftStorage {
     this.hooks.onDurable(w.batch, this.durable);
     applyBatch(this.durable, w.batch);
     w.done.resolve();
+  }
+
+  /** Every pending write becomes durable, oldest first (a lying disk's periodic flush). */
+  completeAll(): void {
+    while (this.pending.length > 0) this.complete();
   }
 
   /** Power cut: writes not yet durable are gone. */

@@ -15,6 +15,7 @@ import { MESSAGE_TYPES } from '../raft/messages.js';
 import { decodeMessage } from '../raft/codec.js';
 import { DecodeError } from '../util/bytes.js';
 import type { NodeId } from '../raft/types.js';
+import type { RaftCore } from '../raft/core.js';
 import { ByteWriter } from '../util/bytes.js';
 import { Prng } from '../util/prng.js';
 import type { Observed, Violation } from './checker.js';
@@ -38,7 +39,20 @@ export interface SimOptions {
   readonly trace?: (line: string) => void;
   /** Parts of the world to fix instead of drawing them from the seed (benchmarks). */
   readonly world?: Partial<World>;
+  /**
+   * TEST ONLY: how many nodes (n1, n2, ...) have a lying disk, one that
+   * acknowledges writes at once and flushes them on a timer (every
+   * LYING_FLUSH_MS), so a crash loses writes the node acted on, as under
+   * `--unsafe lazy-wal` or `--fsync never` with a power cut. Safety cannot hold
+   * then: its violations are counted in `stats.safetyLapses`, not failures.
+   * Liveness is still required: after healing, a proposal commits and every
+   * node applies it within the usual bounds. Default 0.
+   */
+  readonly lyingDisks?: number;
 }
+
+/** Ms between a lying disk's flushes: [min, max]. */
+export const LYING_FLUSH_MS: readonly [number, number] = [10, 200];
 
 /** Simulated ms after healing within which a leader must commit a new proposal. */
 export const LIVENESS_MS = 5_000;
@@ -64,6 +78,12 @@ export interface SimStats {
   dropped: number;
   /** Simulated ms from healing to the liveness proposal committed (applied somewhere). */
   recoveryMs: number;
+  /** Leaders found a follower that lost entries it acknowledged (lying disks). */
+  followerRegressions: number;
+  /** Safety violations tolerated because disks lie (see SimOptions.lyingDisks). */
+  safetyLapses: number;
+  /** Nodes excused from applying the liveness proposal: their committed log contradicts the leader's. */
+  diverged: number;
 }
 
 export interface SimOutcome {
@@ -78,7 +98,7 @@ export interface SimOutcome {
 
 type SimEvent =
   | { at: number; seq: number; kind: 'deliver'; to: number; from: number; bytes: Uint8Array }
-  | { at: number; seq: number; kind: 'disk'; node: number; epoch: number }
+  | { at: number; seq: number; kind: 'disk'; node: number; epoch: number; all: boolean }
   | { at: number; seq: number; kind: 'tick'; node: number; epoch: number }
   | { at: number; seq: number; kind: 'restart'; node: number; epoch: number }
   | { at: number; seq: number; kind: 'leaderFault'; node: number; epoch: number }
@@ -99,6 +119,8 @@ class SimNode implements Observed {
   lastTickAt = 0;
   pausedUntil = 0;
   diskFreeAt = 0;
+  /** A lying disk's flush is scheduled. */
+  flushScheduled = false;
   /** For the first-commit crash point: the term whose first commit was seen, and the commit index at election. */
   ledTerm = 0;
   watchTerm = 0;
@@ -157,6 +179,9 @@ export class Simulation {
     datagramsLost: 0,
     dropped: 0,
     recoveryMs: -1,
+    followerRegressions: 0,
+    safetyLapses: 0,
+    diverged: 0,
   };
 
   constructor(private readonly opts: SimOptions) {
@@ -165,28 +190,48 @@ export class Simulation {
     this.trace = opts.trace;
     this.ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
     this.net = new SimNetwork(opts.nodes, this.rng.fork(), this.world.chaos);
-    this.checker = new SafetyChecker(Math.floor(opts.nodes / 2) + 1);
+    const lying = opts.lyingDisks ?? 0;
+    this.checker = new SafetyChecker(Math.floor(opts.nodes / 2) + 1, { safety: lying === 0 });
     this.nodes = this.ids.map((id, i) => {
+      const lies = i < lying;
       const node: SimNode = new SimNode(
         i,
         id,
-        new FakeDisk({
-          scheduleCompletion: () => {
-            const [lo, hi] = this.world.diskMs;
-            node.diskFreeAt = Math.max(node.diskFreeAt, this.now) + this.rng.int(lo, hi);
-            this.schedule(node.diskFreeAt, { kind: 'disk', node: i, epoch: node.epoch });
+        new FakeDisk(
+          {
+            scheduleCompletion: () => {
+              if (lies) {
+                // Acknowledged already: everything buffered goes out at the next flush.
+                if (node.flushScheduled) return;
+                node.flushScheduled = true;
+                const at = this.now + this.rng.int(...LYING_FLUSH_MS);
+                this.schedule(at, { kind: 'disk', node: i, epoch: node.epoch, all: true });
+                return;
+              }
+              const [lo, hi] = this.world.diskMs;
+              node.diskFreeAt = Math.max(node.diskFreeAt, this.now) + this.rng.int(lo, hi);
+              this.schedule(node.diskFreeAt, {
+                kind: 'disk',
+                node: i,
+                epoch: node.epoch,
+                all: false,
+              });
+            },
+            onDurable: (batch, before) => {
+              this.checker.onDurable(id, batch, before);
+              if (this.trace) this.log(`${id} durable: ${describeBatch(batch)}`);
+            },
           },
-          onDurable: (batch, before) => {
-            this.checker.onDurable(id, batch, before);
-            if (this.trace) this.log(`${id} durable: ${describeBatch(batch)}`);
-          },
-        }),
+          lies,
+        ),
         this.rng.fork(),
       );
       return node;
     });
     if (this.trace)
-      this.trace(`seed ${opts.seed}: ${opts.nodes} nodes, ${describeWorld(this.world)}`);
+      this.trace(
+        `seed ${opts.seed}: ${opts.nodes} nodes${lying > 0 ? ` (${lying} with a lying disk)` : ''}, ${describeWorld(this.world)}`,
+      );
   }
 
   /** The whole run: `steps` steps of faults, then healing until liveness is shown (or not). */
@@ -270,6 +315,7 @@ export class Simulation {
     s.steps = this.stepNo;
     s.simulatedMs = this.now;
     s.committed = this.checker.committedMax;
+    for (const n of this.checker.safetyLapses.values()) s.safetyLapses += n;
     for (const n of this.nodes) {
       const d = n.raft?.progress().dropped;
       if (d !== undefined)
@@ -355,6 +401,7 @@ export class Simulation {
     n.epoch++;
     n.sm = new SimStateMachine();
     n.pausedUntil = 0;
+    n.flushScheduled = false;
     n.lastTickAt = this.now;
     n.raft = null;
     // Callbacks of an incarnation that crashed (even in the middle of a Ready) go nowhere.
@@ -457,6 +504,12 @@ export class Simulation {
       case 'snapshot-taken':
         this.stats.snapshotsTaken++;
         break;
+      case 'follower-regressed':
+        this.stats.followerRegressions++;
+        this.log(
+          `${n.id} found ${e.peer} lost acknowledged entries: its log ends at ${e.lastIndex}, it had acknowledged ${e.match}`,
+        );
+        break;
       case 'stopped':
         this.checker.other(
           'node stopped',
@@ -526,8 +579,10 @@ export class Simulation {
       case 'disk': {
         const n = this.nodes[ev.node] as SimNode;
         if (n.epoch !== ev.epoch || n.raft === null) return;
+        if (ev.all) n.flushScheduled = false;
         try {
-          n.disk.complete();
+          if (ev.all) n.disk.completeAll();
+          else n.disk.complete();
         } catch (err) {
           this.checker.other(
             'storage contract',
@@ -754,6 +809,12 @@ export class Simulation {
     this.net.conditions = { ...CALM };
     for (const n of this.nodes) {
       n.pausedUntil = 0;
+      if (n.disk.lies && n.raft !== null && n.disk.pendingWrites > 0) {
+        // The lie at its worst moment: the cluster goes on from here with a
+        // node that lost writes it acknowledged, and must still recover.
+        this.crash(n);
+        this.log(`heal: power cut to ${n.id}, its lying disk loses what it had not flushed`);
+      }
       if (n.raft === null) this.start(n);
     }
     this.log('heal: network calm, every node up');
@@ -800,15 +861,41 @@ export class Simulation {
       return true;
     }
     if (waited > CONVERGENCE_MS) {
-      const missing = this.ids.filter((id) => !this.markerApplied.has(id));
+      let missing = this.nodes.filter((n) => !this.markerApplied.has(n.id));
+      const lead = this.leaderNode()?.raft?.core;
+      if ((this.opts.lyingDisks ?? 0) > 0 && lead !== undefined) {
+        // A node whose committed entries the leader does not have (a lying disk
+        // lost them where it mattered) cannot apply the leader's entries there
+        // without undoing what it applied: Raft has no way back from that.
+        const diverged = missing.filter((n) => n.raft !== null && contradicts(n.raft.core, lead));
+        this.stats.diverged = diverged.length;
+        missing = missing.filter((n) => !diverged.includes(n));
+        if (diverged.length > 0)
+          this.log(
+            `liveness: ${diverged.map((n) => n.id).join(', ')} hold committed entries the leader lacks`,
+          );
+        if (missing.length === 0) return true;
+      }
       this.checker.other(
         'liveness',
-        `${missing.join(', ')} did not apply the proposal within ${CONVERGENCE_MS} ms of healing`,
+        `${missing.map((n) => n.id).join(', ')} did not apply the proposal within ${CONVERGENCE_MS} ms of healing`,
       );
       return true;
     }
     return false;
   }
+}
+
+/** Whether `n`'s committed log contradicts `leader`'s log: an entry differs, or is missing there. */
+function contradicts(n: RaftCore, leader: RaftCore): boolean {
+  const commit = n.commitIndex;
+  if (commit > leader.lastIndex) return true;
+  for (let i = Math.max(n.snapshotIndex, leader.snapshotIndex); i <= commit; i++) {
+    const mine = n.termAt(i);
+    const theirs = leader.termAt(i);
+    if (mine !== undefined && theirs !== undefined && mine !== theirs) return true;
+  }
+  return false;
 }
 
 function describeBatch(b: PersistBatch): string {

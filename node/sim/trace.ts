@@ -23,9 +23,9 @@ export function describe(m: Message): string {
         ? `append-ok ${t} ${m.index}`
         : `append-reject ${t} ${m.index} hint ${m.hintIndex}/${m.hintTerm}`;
     case 'heartbeat':
-      return `heartbeat ${t} commit ${m.commit} round ${m.round}`;
+      return `heartbeat ${t} commit ${m.commit} match ${m.match}/${m.matchTerm} round ${m.round}`;
     case 'heartbeatResponse':
-      return `heartbeat-ok ${t} round ${m.round}`;
+      return `heartbeat-${m.holds ? 'ok' : 'lost'} ${t} round ${m.round} last ${m.lastIndex}`;
     case 'entryChunk':
       return `entry-chunk ${t} ${m.prevIndex + 1}/${m.entryTerm} ${m.offset}+${m.data.length}/${m.total}`;
     case 'entryChunkAck':

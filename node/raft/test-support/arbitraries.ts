@@ -32,10 +32,10 @@ export const arbMessage: fc.Arbitrary<Message> = fc.oneof(
     .record({ env: envelope, success: fc.boolean(), index: num, hintIndex: num, hintTerm: num })
     .map(({ env, ...m }) => ({ ...env, type: 'appendResponse' as const, ...m })),
   fc
-    .record({ env: envelope, commit: num, round: num })
+    .record({ env: envelope, commit: num, match: num, matchTerm: num, round: num })
     .map(({ env, ...m }) => ({ ...env, type: 'heartbeat' as const, ...m })),
   fc
-    .record({ env: envelope, round: num })
+    .record({ env: envelope, round: num, lastIndex: num, holds: fc.boolean() })
     .map(({ env, ...m }) => ({ ...env, type: 'heartbeatResponse' as const, ...m })),
   fc
     .record({

@@ -8,7 +8,7 @@ import { decodeMessage, encodeMessage } from '../codec.js';
 import type { CoreOptions } from '../core.js';
 import { RaftCore } from '../core.js';
 import type { Message } from '../messages.js';
-import type { Ready } from '../ready.js';
+import type { CoreEvent, Ready } from '../ready.js';
 import type { PersistedState } from '../storage.js';
 import { EMPTY_HARD_STATE } from '../storage.js';
 import type { Entry, HardState, NodeId, ReadState, Snapshot } from '../types.js';
@@ -41,6 +41,8 @@ export interface TestNode {
   /** Snapshot data restored into the state machine, if any. */
   restored: Snapshot | null;
   readStates: ReadState[];
+  /** The core's events, as the driver would report them. */
+  events: CoreEvent[];
   up: boolean;
 }
 
@@ -83,6 +85,7 @@ export class TestNet {
       applied: [],
       restored: restored.snapshot,
       readStates: [],
+      events: [],
       up: true,
     };
     if (restored.snapshot !== null) core.applied(restored.snapshot.meta.index);
@@ -130,6 +133,7 @@ export class TestNet {
         const last = rd.committedEntries[rd.committedEntries.length - 1];
         if (last !== undefined) n.core.applied(last.index);
         n.readStates.push(...rd.readStates);
+        n.events.push(...rd.events);
         n.core.advance(rd);
       }
     }
