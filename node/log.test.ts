@@ -185,11 +185,13 @@ describe('parseNodeLogLine', () => {
   it('reads back what the logger writes', () => {
     const log = logger();
     log.term = 3;
-    log.log({ event: 'elected', votes: 2, voters: 3 });
+    log.log({ event: 'elected', votes: 2, voters: 3, votesFrom: ['n1', 'n3'] });
     log.commit(9);
+    log.log({ event: 'vote', candidate: 'n2', granted: true }, 'info', 2);
     expect(parsed()).toMatchObject([
-      { node: 'n1', boot: 'b00t', term: 3, event: 'elected', votes: 2 },
+      { node: 'n1', boot: 'b00t', term: 3, event: 'elected', votes: 2, votesFrom: ['n1', 'n3'] },
       { event: 'commit', commit: 9 },
+      { term: 2, event: 'vote', candidate: 'n2', granted: true },
     ]);
   });
 

@@ -47,11 +47,20 @@ export type NodeEvent =
   /** This node started an election (as candidate) in `term`. */
   | { readonly event: 'election'; readonly prevote: boolean }
   /**
-   * This node won the election for `term` (written right after `role: leader`).
-   * `votes` is given when known; winning means at least a majority of `voters`.
+   * This node won the election for `term` (written after `role: leader`, once
+   * the new term's first entries are stored): `votes` of the `voters` granted
+   * it, namely `votesFrom` (this node included).
    */
-  | { readonly event: 'elected'; readonly votes?: number; readonly voters: number }
-  /** This node answered a vote request in `term`. */
+  | {
+      readonly event: 'elected';
+      readonly votes: number;
+      readonly voters: number;
+      readonly votesFrom: readonly NodeId[];
+    }
+  /**
+   * This node answered a vote request in `term`: written once per term when it
+   * grants its vote (once the vote is stored, as the grant is sent).
+   */
   | {
       readonly event: 'vote';
       readonly candidate: NodeId;
@@ -198,14 +207,18 @@ export class NodeLogger {
     this.entries = options.progressEntries ?? 1000;
   }
 
-  /** Writes an event now; coalesced progress still pending goes out first, keeping order. */
-  log(e: NodeEvent, level: LogLevel = DEFAULT_LEVEL[e.event] ?? 'info'): void {
+  /**
+   * Writes an event now; coalesced progress still pending goes out first,
+   * keeping order. `term` is the current one unless the event belongs to
+   * another (a vote given in a term the node has since left).
+   */
+  log(e: NodeEvent, level: LogLevel = DEFAULT_LEVEL[e.event] ?? 'info', term = this.term): void {
     if (e.event === 'commit' || e.event === 'applied') {
       this.advance(e.event, e.event === 'commit' ? e.commit : e.applied);
       return;
     }
     this.flush();
-    this.line(level, e);
+    this.line(level, e, term);
   }
 
   /** The commit index advanced (or, if a bug, went back). Coalesced. */
@@ -273,13 +286,13 @@ export class NodeLogger {
     );
   }
 
-  private line(level: LogLevel, e: NodeEvent): void {
+  private line(level: LogLevel, e: NodeEvent, term = this.term): void {
     const record = {
       time: new Date(this.now()).toISOString(),
       level,
       node: this.node,
       boot: this.boot,
-      term: this.term,
+      term,
       ...e,
     };
     try {

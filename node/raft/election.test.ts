@@ -25,6 +25,74 @@ describe('leader election', () => {
     }
   });
 
+  it('reports the votes it gave and the votes it won with, once per term', () => {
+    const net = new TestNet(['n1', 'n2', 'n3', 'n4', 'n5'], {}, 11);
+    const leader = net.elect();
+    const term = leader.core.term;
+    const elected = leader.events.filter((e) => e.type === 'elected');
+    expect(elected).toHaveLength(1);
+    const [won] = elected;
+    if (won?.type !== 'elected') throw new Error('no elected event');
+    expect(won.term).toBe(term);
+    expect(won.votes[0]).toBe(leader.id);
+    expect(won.votes.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(won.votes).size).toBe(won.votes.length);
+    // Each voter named there reported its vote for the leader in that term, and
+    // pre-votes (granted before it) were no votes.
+    for (const id of won.votes.slice(1)) {
+      expect(net.node(id).events.filter((e) => e.type === 'vote-granted')).toEqual([
+        { type: 'vote-granted', term, candidate: leader.id },
+      ]);
+    }
+    // Asked again (a retransmitted request), a voter grants again but reports once.
+    const voter = net.node(won.votes[1] ?? '');
+    voter.core.step({
+      type: 'vote',
+      from: leader.id,
+      to: voter.id,
+      term,
+      pre: false,
+      lastIndex: leader.core.lastIndex,
+      lastTerm: term,
+    });
+    net.flushReady();
+    expect(voter.events.filter((e) => e.type === 'vote-granted')).toHaveLength(1);
+  });
+
+  it('reports nothing for a vote it refuses or for a pre-vote', () => {
+    const core = new RaftCore({ id: 'n2', peers: three, random: () => 0.5 });
+    core.step({
+      type: 'vote',
+      from: 'n1',
+      to: 'n2',
+      term: 1,
+      pre: true,
+      lastIndex: 0,
+      lastTerm: 0,
+    });
+    core.step({
+      type: 'vote',
+      from: 'n3',
+      to: 'n2',
+      term: 2,
+      pre: false,
+      lastIndex: 0,
+      lastTerm: 0,
+    });
+    core.step({
+      type: 'vote',
+      from: 'n1',
+      to: 'n2',
+      term: 2,
+      pre: false,
+      lastIndex: 0,
+      lastTerm: 0,
+    });
+    const rd = core.ready();
+    expect(rd.events).toEqual([{ type: 'vote-granted', term: 2, candidate: 'n3' }]);
+    expect(rd.messages.filter((m) => m.type === 'voteResponse' && m.granted)).toHaveLength(2);
+  });
+
   it('draws election timeouts from the injected source, within [min, max]', () => {
     const timeouts: number[] = [];
     for (const r of [0, 0.5, 0.999999]) {

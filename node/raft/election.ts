@@ -66,6 +66,9 @@ function requestVotes(s: CoreState, pre: boolean, term: number): void {
 }
 
 export function becomeLeader(s: CoreState): void {
+  const votes = [s.id];
+  for (const [id, granted] of s.votes) if (granted && id !== s.id) votes.push(id);
+  s.events.push({ type: 'elected', term: s.term, votes });
   s.role = 'leader';
   s.leader = s.id;
   s.votes.clear();
@@ -122,6 +125,7 @@ export function handleVote(s: CoreState, m: VoteRequest): void {
   if (canVote && upToDate) {
     s.send({ type: 'voteResponse', to: m.from, pre: m.pre, granted: true }, m.term);
     if (!m.pre) {
+      if (s.vote === null) s.events.push({ type: 'vote-granted', term: s.term, candidate: m.from });
       s.vote = m.from;
       s.resetElectionTimer();
     }

@@ -130,6 +130,58 @@ describe('Raft driver', () => {
     expect(storage.pending).toBe(1);
   });
 
+  it('reports a vote once it is durable and sent, and the election it won with its votes', async () => {
+    const storage = new MemoryStorage(false);
+    const events: RaftEvent[] = [];
+    const sent: Message[] = [];
+    const raft = new Raft(
+      { id: 'n2', peers: three },
+      {
+        storage,
+        transport: {
+          send: (_to, b) => {
+            const m = decodeMessage(b);
+            if (!(m instanceof Error)) sent.push(m);
+          },
+        },
+        applier: () => undefined,
+        snapshooter: () => new Uint8Array(0),
+        random: () => 0.5,
+        onEvent: (e) => events.push(e),
+      },
+      { hardState: storage.hardState, snapshot: null, entries: [] },
+    );
+    const vote = encodeMessage({
+      type: 'vote',
+      from: 'n1',
+      to: 'n2',
+      term: 3,
+      pre: false,
+      lastIndex: 0,
+      lastTerm: 0,
+    });
+    raft.handleMessage('n1', vote);
+    await settle();
+    expect(storage.pending).toBe(1);
+    expect(events.filter((e) => e.type === 'vote-granted')).toEqual([]);
+    storage.completeOne();
+    await settle();
+    expect(sent).toMatchObject([{ type: 'voteResponse', granted: true, term: 3 }]);
+    expect(events.filter((e) => e.type === 'vote-granted')).toEqual([
+      { type: 'vote-granted', term: 3, candidate: 'n1' },
+    ]);
+
+    const t = trio();
+    const leader = await t.elect();
+    const won = leader.events.find((e) => e.type === 'elected');
+    expect(won).toMatchObject({ type: 'elected', term: leader.raft.progress().term });
+    if (won?.type !== 'elected') throw new Error('no elected event');
+    expect(won.votes.length).toBeGreaterThanOrEqual(2);
+    // Reported after the role change that it explains.
+    const roleAt = leader.events.findIndex((e) => e.type === 'role' && e.role === 'leader');
+    expect(leader.events.indexOf(won)).toBeGreaterThan(roleAt);
+  });
+
   it('applies an entry only once a quorum persisted it, and then reports it applied', async () => {
     const t = trio({}, true);
     const leader = await t.elect();

@@ -298,6 +298,8 @@ export class Raft {
   /** Everything after persisting: send, restore, apply, answer reads, advance, compact. */
   private carryOut(rd: Ready): void {
     try {
+      // Before the messages: a vote is reported before the grant leaves.
+      for (const e of rd.events) this.event(e);
       for (const m of rd.messages) {
         const bytes = encodeMessage(m);
         // The core sizes every message; a longer one is a bug, and sending it would fragment.
@@ -305,7 +307,6 @@ export class Raft {
           throw new RangeError(`${m.type} of ${bytes.length} bytes to ${m.to}`);
         this.deps.transport.send(m.to, bytes);
       }
-      for (const e of rd.events) this.event(e);
       if (rd.snapshot !== null) {
         const { index, term } = rd.snapshot.meta;
         const bytes = rd.snapshot.data.length;

@@ -10,6 +10,8 @@
  *   5. answer `readStates`;
  *   6. call `advance(ready)`; ask for the next Ready only after that.
  *
+ * `events` are reported once step 1 is done (a vote is reported when stored).
+ *
  * Inputs (tick, step, propose, readIndex, ...) may arrive at any time, also
  * while a Ready is being persisted; their effects go into the next Ready.
  */
@@ -18,18 +20,22 @@ import type { Entry, HardState, NodeId, ReadState, Snapshot, SoftState } from '.
 
 /** Something the core did that a node logs (the driver passes these on as RaftEvents). */
 export type CoreEvent =
+  /** This node gave its vote in `term` to `candidate` (once per term; pre-votes are not votes). */
+  | { readonly type: 'vote-granted'; readonly term: number; readonly candidate: NodeId }
+  /** This node won the election for `term` with the votes of `votes` (itself included). */
+  | { readonly type: 'elected'; readonly term: number; readonly votes: readonly NodeId[] }
   /**
-   * Leader: `peer` answered with a log ending at `lastIndex`, below `match`,
-   * what it had acknowledged: its disk lost entries. Its progress restarts
-   * from `lastIndex` (see Progress.regress).
+   * Leader: `peer` lacks the entry at `match`, which it had acknowledged: its
+   * disk lost entries. Its log ends at `lastIndex`; its progress restarts from
+   * there (see Progress.regress).
    */
-  {
-    readonly type: 'follower-regressed';
-    readonly peer: NodeId;
-    readonly term: number;
-    readonly lastIndex: number;
-    readonly match: number;
-  };
+  | {
+      readonly type: 'follower-regressed';
+      readonly peer: NodeId;
+      readonly term: number;
+      readonly lastIndex: number;
+      readonly match: number;
+    };
 
 export interface Ready {
   /** Role, leader or term changed since the last Ready (for logs); null otherwise. */

@@ -112,6 +112,17 @@ describe('a three-node cluster of raftbed node processes', () => {
     expect(leaderLines.map((l) => l.node)).toEqual([leader]);
     const elected = cluster.proc(leader).lines.find((l) => l.event === 'elected');
     expect(elected?.term).toBe(term);
+    // Who elected it: each voter logged its vote for the leader in that term.
+    if (elected?.event !== 'elected') throw new Error('no elected line');
+    expect(elected.votes).toBeGreaterThanOrEqual(2);
+    expect(elected.votesFrom).toContain(leader);
+    for (const voter of elected.votesFrom.filter((id) => id !== leader))
+      expect(
+        cluster
+          .proc(voter)
+          .lines.filter((l) => l.event === 'vote' && l.term === term)
+          .map((l) => (l.event === 'vote' ? l.candidate : '')),
+      ).toEqual([leader]);
     for (const id of cluster.ids) {
       const first = cluster.proc(id).lines[0];
       expect(first?.event).toBe('recovered');

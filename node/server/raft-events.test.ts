@@ -41,6 +41,7 @@ describe('RaftEventLog', () => {
     log.onEvent({ type: 'role', role: 'precandidate', term: 1, leader: null });
     log.onEvent({ type: 'role', role: 'candidate', term: 2, leader: null });
     log.onEvent({ type: 'role', role: 'leader', term: 2, leader: 'n1' });
+    log.onEvent({ type: 'elected', term: 2, votes: ['n1', 'n3'] });
     log.onEvent({ type: 'role', role: 'follower', term: 3, leader: null });
     const shown = lines.map((l) =>
       l.event === 'role'
@@ -68,6 +69,21 @@ describe('RaftEventLog', () => {
     log.onEvent({ type: 'follower-regressed', peer: 'n3', term: 4, lastIndex: 7, match: 19 });
     expect(lines).toMatchObject([
       { event: 'follower-regressed', level: 'warn', peer: 'n3', lastIndex: 7, match: 19 },
+    ]);
+  });
+
+  it('logs the votes won with and the votes given, each in its own term', () => {
+    const { lines, log } = setup();
+    log.onEvent({ type: 'role', role: 'follower', term: 4, leader: null });
+    log.onEvent({ type: 'vote-granted', term: 4, candidate: 'n3' });
+    log.onEvent({ type: 'role', role: 'leader', term: 6, leader: 'n1' });
+    // A vote of term 5 reported after the node moved on to term 6 keeps its term.
+    log.onEvent({ type: 'vote-granted', term: 5, candidate: 'n2' });
+    log.onEvent({ type: 'elected', term: 6, votes: ['n1', 'n2'] });
+    expect(lines.filter((l) => l.event !== 'role')).toMatchObject([
+      { event: 'vote', term: 4, candidate: 'n3', granted: true },
+      { event: 'vote', term: 5, candidate: 'n2', granted: true },
+      { event: 'elected', term: 6, votes: 2, voters: 3, votesFrom: ['n1', 'n2'] },
     ]);
   });
 

@@ -6,7 +6,8 @@
  *
  * A pre-candidate (asking for pre-votes, term unchanged) is shown as a
  * candidate: the log says `election` with `prevote: true`, then `prevote: false`
- * when it campaigns for real.
+ * when it campaigns for real. Votes this node gives (`vote`) and the votes it
+ * won an election with (`elected`) explain a `role` line that breaks the rule.
  */
 import type { NodeLogger, Role as LogRole } from '../log.js';
 import type { RaftEvent } from '../raft/raft.js';
@@ -89,6 +90,16 @@ export class RaftEventLog {
       case 'dropped':
         this.counters.dropped[e.reason]++;
         return;
+      case 'vote-granted':
+        this.logger.log({ event: 'vote', candidate: e.candidate, granted: true }, 'info', e.term);
+        return;
+      case 'elected':
+        this.logger.log(
+          { event: 'elected', votes: e.votes.length, voters: this.voters(), votesFrom: e.votes },
+          'info',
+          e.term,
+        );
+        return;
       case 'follower-regressed':
         this.logger.log({
           event: 'follower-regressed',
@@ -125,8 +136,8 @@ export class RaftEventLog {
       this.counters.elections++;
       this.logger.log({ event: 'election', prevote: false });
     } else if (role === 'leader') {
+      // The `elected` line, with the votes, follows from the driver's `elected` event.
       this.counters.leaderships++;
-      this.logger.log({ event: 'elected', voters: this.voters() });
     }
   }
 }

@@ -30,6 +30,33 @@ describe('safety checker', () => {
     expect(c.violation?.invariant).toBe('election safety');
   });
 
+  it('flags a node that votes for two candidates in one term', () => {
+    const c = new SafetyChecker(2);
+    c.onVote('n3', 4, 'n1');
+    c.onVote('n3', 4, 'n1');
+    c.onVote('n3', 5, 'n2');
+    expect(c.violation).toBeNull();
+    c.onVote('n3', 4, 'n2');
+    expect(c.violation).toEqual({
+      invariant: 'election safety',
+      detail: 'n3 voted for n1 and for n2 in term 4',
+    });
+  });
+
+  it('flags a leader that counted a vote it did not get, or too few', () => {
+    const ok = new SafetyChecker(2);
+    ok.onVote('n2', 3, 'n1');
+    ok.onElected('n1', 3, ['n1', 'n2']);
+    expect(ok.violation).toBeNull();
+    const few = new SafetyChecker(2);
+    few.onElected('n1', 3, ['n1']);
+    expect(few.violation?.detail).toMatch(/won term 3 with 1 vote/);
+    const miscounted = new SafetyChecker(2);
+    miscounted.onVote('n2', 3, 'n3');
+    miscounted.onElected('n1', 3, ['n1', 'n2']);
+    expect(miscounted.violation?.detail).toMatch(/counting n2, whose vote in that term went to n3/);
+  });
+
   it('counts safety violations instead of failing when disks may lie, but still fails liveness', () => {
     const c = new SafetyChecker(2, { safety: false });
     const core = new RaftCore({ id: 'n1', peers: ['n1', 'n2', 'n3'], random: () => 0 });

@@ -2,7 +2,9 @@
  * The safety properties the simulation checks after every step, each as cheap
  * as it can be (incremental, never a full scan per step):
  *
- *   election safety       at most one leader per term;
+ *   election safety       at most one leader per term; no node votes for two
+ *                         candidates in one term; a leader won with the votes
+ *                         of a quorum, each of which voted for it;
  *   log matching          two logs with an entry of the same index and term
  *                         agree on it and on the term before it (checked on
  *                         every durable append, which by induction covers
@@ -141,6 +143,39 @@ export class SafetyChecker {
         );
         return;
       }
+    }
+  }
+
+  private readonly votes = new Map<string, NodeId>();
+
+  /** `node` gave its vote in `term` to `candidate` (reported once it was durable). */
+  onVote(node: NodeId, term: number, candidate: NodeId): void {
+    const key = `${node}@${term}`;
+    const before = this.votes.get(key);
+    if (before !== undefined && before !== candidate) {
+      this.fail(
+        'election safety',
+        `${node} voted for ${before} and for ${candidate} in term ${term}`,
+      );
+      return;
+    }
+    this.votes.set(key, candidate);
+  }
+
+  /** `node` says it won `term` with the votes of `voters` (itself included). */
+  onElected(node: NodeId, term: number, voters: readonly NodeId[]): void {
+    if (new Set(voters).size < this.quorum) {
+      this.fail('election safety', `${node} won term ${term} with ${voters.length} vote(s)`);
+      return;
+    }
+    for (const v of voters) {
+      if (v === node) continue;
+      const gave = this.votes.get(`${v}@${term}`);
+      if (gave !== node)
+        this.fail(
+          'election safety',
+          `${node} won term ${term} counting ${v}, whose vote in that term went to ${gave ?? 'no one'}`,
+        );
     }
   }
 

@@ -504,6 +504,14 @@ export class Simulation {
       case 'snapshot-taken':
         this.stats.snapshotsTaken++;
         break;
+      case 'vote-granted':
+        this.log(`${n.id} voted for ${e.candidate} in term ${e.term}`);
+        this.checker.onVote(n.id, e.term, e.candidate);
+        break;
+      case 'elected':
+        this.log(`${n.id} won term ${e.term} with the votes of ${e.votes.join(', ')}`);
+        this.checker.onElected(n.id, e.term, e.votes);
+        break;
       case 'follower-regressed':
         this.stats.followerRegressions++;
         this.log(
