@@ -102,6 +102,7 @@ export interface CoreStatus {
   readonly followerRegressions: number;
 }
 
+/** Only a leader sends these; they go out before its Ready is persisted (see ready.ts). */
 const LEADER_MESSAGES = new Set(['append', 'heartbeat', 'entryChunk', 'snapshotChunk']);
 const FOLLOWER_REPLIES = new Set([
   'appendResponse',
@@ -361,13 +362,17 @@ export class RaftCore {
     const writes = entries.length > 0 || snapshot !== null;
     const persistHard = termOrVote || (writes && hard.commit !== this.prevHard.commit);
 
+    const replication: Message[] = [];
+    const messages: Message[] = [];
+    for (const m of s.msgs) (LEADER_MESSAGES.has(m.type) ? replication : messages).push(m);
     const rd: Ready = {
       softState: softChanged ? soft : null,
       hardState: persistHard ? this.persisted(hard) : null,
       snapshot,
       installSnapshot,
       entries,
-      messages: s.msgs,
+      replication,
+      messages,
       committedEntries: s.log.takeCommitted(),
       readStates: s.readStates,
       events: s.events,

@@ -5,7 +5,9 @@
  *
  * Acknowledgements that depend on durable state (a vote, appended entries, an
  * installed snapshot) are only ever released after that state was persisted:
- * the core puts them in a Ready whose persistence precedes sending.
+ * the core puts them in a Ready whose persistence precedes sending. A
+ * leader's appends, heartbeats and chunks acknowledge nothing and may leave
+ * before its own save of the entries they carry (see ready.ts).
  */
 import type { Entry, EntryKind, NodeId, SnapshotMeta } from './types.js';
 

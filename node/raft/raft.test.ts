@@ -182,6 +182,49 @@ describe('Raft driver', () => {
     expect(leader.events.indexOf(won)).toBeGreaterThan(roleAt);
   });
 
+  it('sends the leader appends while its own save is in flight; follower acks wait for theirs', async () => {
+    const t = trio();
+    const leader = await t.elect();
+    await t.pump();
+    const [f1, f2] = [...t.members.values()].filter((m) => m !== leader) as [Member, Member];
+    leader.storage.auto = false;
+    f1.storage.auto = false;
+    const r = leader.raft.emit(bytes('w'));
+    if (!r.ok) throw new Error('not leader');
+    await settle();
+    expect(leader.storage.pending).toBe(1);
+    const decoded = t.queue.map((d) => ({ ...d, m: decodeMessage(d.bytes) }));
+    const carrying = decoded.filter(
+      (d) => !(d.m instanceof Error) && d.m.type === 'append' && d.m.entries.length > 0,
+    );
+    // Out before the leader's fsync: a write waits for the two fsyncs side by side.
+    expect(carrying.map((d) => d.to).sort()).toEqual([
+      f1.raft.progress().id,
+      f2.raft.progress().id,
+    ]);
+    // f1 stores and acknowledges; f2 hears nothing.
+    t.queue.length = 0;
+    for (const d of carrying.filter((x) => x.to === f1.raft.progress().id))
+      f1.raft.handleMessage(d.from, d.bytes);
+    await settle();
+    expect(f1.storage.pending).toBe(1);
+    expect(t.queue).toEqual([]); // no acknowledgement before the follower's own save
+    f1.storage.completeOne();
+    await settle();
+    const acks = t.queue.splice(0);
+    expect(acks.map((d) => decodeMessage(d.bytes))).toMatchObject([
+      { type: 'appendResponse', success: true, index: r.index },
+    ]);
+    for (const d of acks) leader.raft.handleMessage(d.from, d.bytes);
+    await settle();
+    // One follower is no quorum: the leader counts itself only once its own save is done.
+    expect(leader.raft.progress().commit).toBeLessThan(r.index);
+    leader.storage.completeOne();
+    await settle();
+    expect(leader.raft.progress().commit).toBe(r.index);
+    expect(leader.raft.applied(r.index)).toBe(true);
+  });
+
   it('applies an entry only once a quorum persisted it, and then reports it applied', async () => {
     const t = trio({}, true);
     const leader = await t.elect();

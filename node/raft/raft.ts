@@ -3,11 +3,11 @@
  * The node process and the simulator both run this class, so what the
  * simulation proves holds for the node.
  *
- * It runs the core's Ready cycle (ready.ts): persist through `storage.save`
- * (one save at a time; inputs keep arriving meanwhile and batch into the
- * next Ready), then send, restore/apply through the applier, answer reads,
- * `advance`, and compact through the snapshooter once the log passed
- * `logLength` applied entries. The driver only ever calls `.then` on what
+ * It runs the core's Ready cycle (ready.ts): send the leader's replication
+ * messages, persist through `storage.save` (one save at a time; inputs keep
+ * arriving meanwhile and batch into the next Ready), then send the rest,
+ * restore/apply through the applier, answer reads, `advance`, and compact
+ * through the snapshooter once the log passed `logLength` applied entries. The driver only ever calls `.then` on what
  * storage returns, so a storage whose promise-likes complete synchronously
  * (the simulator's disk) makes the whole node synchronous and replayable.
  */
@@ -263,6 +263,14 @@ export class Raft {
     while (!this.saving && !this.stopped && this.core.hasReady()) {
       const rd = this.core.ready();
       if (rd.softState !== null) this.event({ type: 'role', ...rd.softState });
+      // The leader's appends go out now, while its own save of them is in flight.
+      try {
+        this.send(rd.replication);
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      if (this.stopped) return;
       if (!needsPersist(rd)) {
         this.carryOut(rd);
         continue;
@@ -300,13 +308,7 @@ export class Raft {
     try {
       // Before the messages: a vote is reported before the grant leaves.
       for (const e of rd.events) this.event(e);
-      for (const m of rd.messages) {
-        const bytes = encodeMessage(m);
-        // The core sizes every message; a longer one is a bug, and sending it would fragment.
-        if (bytes.length > this.maxMessageLength)
-          throw new RangeError(`${m.type} of ${bytes.length} bytes to ${m.to}`);
-        this.deps.transport.send(m.to, bytes);
-      }
+      this.send(rd.messages);
       if (rd.snapshot !== null) {
         const { index, term } = rd.snapshot.meta;
         const bytes = rd.snapshot.data.length;
@@ -332,6 +334,17 @@ export class Raft {
     } catch (err) {
       // An applier that throws leaves the state machine unknown: stop rather than diverge.
       this.fail(err);
+    }
+  }
+
+  /** Encodes and sends; throws on a message over maxMessageLength (a bug in the core). */
+  private send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      const bytes = encodeMessage(m);
+      // The core sizes every message; a longer one is a bug, and sending it would fragment.
+      if (bytes.length > this.maxMessageLength)
+        throw new RangeError(`${m.type} of ${bytes.length} bytes to ${m.to}`);
+      this.deps.transport.send(m.to, bytes);
     }
   }
 

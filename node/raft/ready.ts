@@ -2,6 +2,10 @@
  * What the core hands its driver, etcd-raft style: a Ready batch of work, to be
  * carried out in a fixed order, after which the driver calls `advance(ready)`.
  *
+ *   0. send `replication` at once: the leader's appends, heartbeats and chunks
+ *      may go out while step 1 is in flight (etcd does the same), so a write
+ *      waits for the leader's fsync and a follower's side by side, not one
+ *      after the other;
  *   1. persist, as one atomic batch (see PersistBatch in storage.ts), in this
  *      order: `snapshot`, then `entries`, then `hardState`;
  *   2. only then send `messages` (they may acknowledge what step 1 persisted);
@@ -10,6 +14,11 @@
  *   5. answer `readStates`;
  *   6. call `advance(ready)`; ask for the next Ready only after that.
  *
+ * Step 0 is safe because the leader counts itself toward a commit quorum only
+ * for entries `advance` reported persisted, its term was stored before it
+ * could win it (the vote requests waited for that), and the commit index it
+ * sends is one a quorum already stored. Whatever acknowledges something
+ * stored (votes, appended entries, an installed snapshot) is in `messages`.
  * `events` are reported once step 1 is done (a vote is reported when stored).
  *
  * Inputs (tick, step, propose, readIndex, ...) may arrive at any time, also
@@ -60,6 +69,11 @@ export interface Ready {
    * stored log (or the snapshot) after that.
    */
   readonly entries: readonly Entry[];
+  /**
+   * The leader's appends, heartbeats, entry and snapshot chunks: send at once,
+   * before or while persisting (step 0). At most maxMessageLength bytes each.
+   */
+  readonly replication: readonly Message[];
   /** Send after persisting; each encodes to at most maxMessageLength bytes. */
   readonly messages: readonly Message[];
   /** Apply in order after persisting (they may include `entries` of this Ready). */

@@ -242,6 +242,27 @@ describe('commit rule', () => {
     expect(n1.core.commitIndex).toBe(2);
   });
 
+  it('hands the leader appends out to send before persisting, acknowledgements after', () => {
+    const net = new TestNet(three, {}, 5);
+    const leader = net.elect();
+    net.run(100);
+    leader.core.propose(bytes('x'));
+    const rd = leader.core.ready();
+    expect(rd.entries.map((e) => text(e.data))).toEqual(['x']);
+    const appends = rd.replication.filter((m) => m.type === 'append');
+    expect(appends).toHaveLength(2);
+    for (const m of appends)
+      if (m.type === 'append')
+        expect(m.entries.map((e) => e.index)).toContain(rd.entries[0]?.index);
+    expect(rd.messages.filter((m) => m.type === 'append' || m.type === 'heartbeat')).toEqual([]);
+    const follower = net.node(appends[0]?.to ?? '');
+    follower.core.step(appends[0] as Message);
+    const frd = follower.core.ready();
+    expect(frd.entries).toHaveLength(1);
+    expect(frd.replication).toEqual([]);
+    expect(frd.messages).toMatchObject([{ type: 'appendResponse', success: true }]);
+  });
+
   it('counts the leader itself only for entries it persisted', () => {
     const net = new TestNet(['n1'], {}, 1);
     const n1 = net.node('n1');

@@ -25,8 +25,8 @@ interface PendingWrite {
 }
 
 export interface DiskHooks {
-  /** Schedules `complete()` after a delay chosen by the simulation. */
-  scheduleCompletion(): void;
+  /** Schedules `complete()` after a delay chosen by the simulation; `batch` was just saved. */
+  scheduleCompletion(batch: PersistBatch): void;
   /** Called with each batch as it becomes durable, before the driver hears of it. */
   onDurable(batch: PersistBatch, before: DurableState): void;
 }
@@ -61,7 +61,7 @@ export class FakeDisk implements RaftStorage {
   save(batch: PersistBatch): PromiseLike<void> {
     const done = new SyncDeferred<void>();
     this.pending.push({ batch, done });
-    this.hooks.scheduleCompletion();
+    this.hooks.scheduleCompletion(batch);
     return this.lies ? SyncDeferred.resolved(undefined) : done;
   }
 

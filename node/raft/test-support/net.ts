@@ -118,7 +118,7 @@ export class TestNet {
         progress = true;
         const rd = n.core.ready();
         persist(n.disk, rd);
-        for (const m of rd.messages) {
+        for (const m of [...rd.replication, ...rd.messages]) {
           const bytes = encodeMessage(m);
           this.maxSeen = Math.max(this.maxSeen, bytes.length);
           this.sent.push(m);
