@@ -61,6 +61,8 @@ export class FakeClock implements Clock {
     const watched = done.finally(() => {
       finished = true;
     });
+    // The caller handles a rejection when this returns; until then it is not unhandled.
+    watched.catch(() => undefined);
     await settle();
     while (!finished) {
       this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
