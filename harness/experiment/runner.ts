@@ -41,8 +41,8 @@ export type LinearizabilityCheck = (
 
 export interface RunDeps {
   readonly backend: ClusterBackend;
-  /** How clients reach the cluster's nodes. */
-  readonly adapter: (cluster: Cluster) => ClientAdapter;
+  /** How clients reach the cluster's nodes, with each op's timeout. */
+  readonly adapter: (cluster: Cluster, opTimeoutMs: number) => ClientAdapter;
   readonly checkLinearizability: LinearizabilityCheck;
   readonly clock: Clock;
   readonly progress?: ProgressSink;
@@ -193,7 +193,7 @@ export async function runExperiment(options: RunOptions, deps: RunDeps): Promise
       mix: DEFAULT_MIX,
       prng: generatorPrng,
     });
-    const adapter = deps.adapter(cluster);
+    const adapter = deps.adapter(cluster, e.opTimeoutMs);
     const schedule = planSchedule(nemesisConfig(e), cluster.nodes, untilMs, schedulePrng);
     nemesis = new Nemesis({
       backend: cluster.faults,

@@ -1,0 +1,135 @@
+import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SetupError } from '../cli/errors.js';
+import type { ClientAdapter } from '../workload/adapter.js';
+import { RespAdapter, type RespConnection } from '../workload/resp-adapter.js';
+import type { ClusterBackend, Cluster } from './backend.js';
+import { adaptBackend, type HarnessBackend, type HarnessSpec } from './cluster-adapter.js';
+import type { LinearizabilityResult } from './results.js';
+import type { LinearizabilityCheck } from './runner.js';
+
+/**
+ * Connects the runner to the real parts: the Docker backend (harness/cluster),
+ * the node's RESP client (node/kv/client.ts) and the linearizability checker
+ * (checks/). Each is loaded when a run starts, by the names those modules
+ * export, and checked before use, so a build without one of them says which.
+ */
+export interface RealParts {
+  readonly backend: ClusterBackend;
+  readonly adapter: (cluster: Cluster, opTimeoutMs: number) => ClientAdapter;
+  readonly checkLinearizability: LinearizabilityCheck;
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+async function load(relative: string, what: string): Promise<Record<string, unknown>> {
+  const path = join(root, relative);
+  try {
+    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND') {
+      throw new SetupError(`raftbed run: ${what} is not in this build (${relative} is missing)`);
+    }
+    throw err;
+  }
+}
+
+function member<T>(mod: Record<string, unknown>, name: string, file: string): T {
+  const v = mod[name];
+  if (typeof v !== 'function') throw new SetupError(`raftbed run: ${file} does not export ${name}`);
+  return v as T;
+}
+
+/** The counterexample as text, when the checker's own view is not at hand. */
+function counterexampleSummary(detail: Record<string, unknown>): string {
+  const cx = detail['counterexample'] as
+    { key?: unknown; op?: { description?: unknown } } | undefined;
+  if (cx === undefined) return typeof detail['reason'] === 'string' ? detail['reason'] : '';
+  const key = typeof cx.key === 'string' ? `key ${cx.key}: ` : '';
+  const op = typeof cx.op?.description === 'string' ? cx.op.description : 'an operation';
+  return `${key}${op} cannot be placed in any linearization`;
+}
+
+export async function loadRealParts(log?: (line: string) => void): Promise<RealParts> {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const dockerFile = `harness/cluster/docker-backend.${ext}`;
+  const specFile = `harness/cluster/spec.${ext}`;
+  const clientFile = `node/kv/client.${ext}`;
+  const checkerFile = `checks/linearizability.${ext}`;
+  const readersFile = `checks/readers/index.${ext}`;
+  const [docker, spec, client, checker, readers] = await Promise.all([
+    load(dockerFile, 'the Docker backend'),
+    load(specFile, 'the cluster spec'),
+    load(clientFile, 'the RESP client'),
+    load(checkerFile, 'the linearizability checker'),
+    load(readersFile, 'the history readers'),
+  ]);
+  const DockerBackend = docker['DockerBackend'] as { connect?: unknown } | undefined;
+  if (typeof DockerBackend?.connect !== 'function') {
+    throw new SetupError(`raftbed run: ${dockerFile} does not export DockerBackend.connect`);
+  }
+  const connectDocker = DockerBackend.connect as (opts: {
+    root: string;
+  }) => Promise<HarnessBackend<HarnessSpec>>;
+  const defaultSpec = member<(name: string, nodes: number) => HarnessSpec>(
+    spec,
+    'defaultSpec',
+    specFile,
+  );
+  const RespClient = client['RespClient'] as { connect?: unknown } | undefined;
+  if (typeof RespClient?.connect !== 'function') {
+    throw new SetupError(`raftbed run: ${clientFile} does not export RespClient.connect`);
+  }
+  const connectResp = RespClient.connect as (o: {
+    host: string;
+    port: number;
+    connectTimeoutMs: number;
+    commandTimeoutMs: number;
+  }) => Promise<RespConnection>;
+  const check = member<
+    (h: unknown, o: Record<string, unknown>) => Promise<Record<string, unknown>>
+  >(checker, 'checkLinearizability', checkerFile);
+  const readHistory = member<(path: string, o: Record<string, unknown>) => Promise<unknown>>(
+    readers,
+    'readHistory',
+    readersFile,
+  );
+
+  const harnessBackend = await connectDocker({ root });
+  return {
+    backend: adaptBackend(harnessBackend, defaultSpec, log),
+    adapter: (cluster, opTimeoutMs) =>
+      new RespAdapter({
+        // The workload's own timer decides an op's fate; the client's only frees the socket.
+        timeoutMs: opTimeoutMs + 1000,
+        connect: (node) => {
+          const { host, port } = cluster.clientAddress(node);
+          return connectResp({
+            host,
+            port,
+            connectTimeoutMs: Math.min(1000, opTimeoutMs),
+            commandTimeoutMs: opTimeoutMs + 1000,
+          });
+        },
+      }),
+    checkLinearizability: async (file, options): Promise<LinearizabilityResult> => {
+      const history = await readHistory(file, { format: 'jsonl' });
+      const r = await check(history, {
+        model: options.model,
+        timeoutMs: options.timeoutMs,
+        initial: options.initial,
+      });
+      const valid = r['valid'] === true ? true : r['valid'] === false ? false : 'unknown';
+      const { linearizations: _dropped, ...detail } = r;
+      const summary =
+        valid === true
+          ? `linearizable: ${String(r['ops'])} ops over ${String(r['keys'])} keys checked in ${Math.round(Number(r['ms']))} ms`
+          : valid === false
+            ? `NOT linearizable: ${counterexampleSummary(r)}`
+            : `unknown: ${typeof r['reason'] === 'string' ? r['reason'] : 'the checker gave up'}`;
+      return { valid, model: options.model, summary, detail };
+    },
+  };
+}
