@@ -36,11 +36,15 @@ lint: npm-deps
 check: deps build docker-engine
 	node scripts/check.mjs
 
-run: deps build
-	$(RAFTBED) --help
+run: deps build docker-engine
+	$(RAFTBED) run experiments/default.yml
 
-bench: deps build
-	@echo "no benchmarks yet"
+bench: deps build docker-engine
+	node dist/harness/experiment/workload.bench.js
+
+# The seed's own suite: each experiment runs even if an earlier one fails.
+chaos: deps build docker-engine
+	@status=0; for e in experiments/seed-*.yml; do $(RAFTBED) run $$e || status=1; done; exit $$status
 
 clean:
 	rm -rf dist .raftbed

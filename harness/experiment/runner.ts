@@ -75,7 +75,7 @@ function shifted(clock: Clock, originMs: number): Clock {
   };
 }
 
-function nemesisConfig(e: Experiment): NemesisConfig {
+export function nemesisConfig(e: Experiment): NemesisConfig {
   const n = e.nemesis;
   return {
     kinds: n.kinds,
