@@ -108,6 +108,40 @@ table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ddd;padding:
 th{background:#f5f5f5}code,pre{font:12px ui-monospace,monospace}pre{background:#f7f7f7;padding:8px;overflow:auto;max-height:320px}
 .chart svg{max-width:100%;height:auto}.muted{color:#666}`;
 
+interface OpLike {
+  readonly description?: unknown;
+  readonly process?: unknown;
+  readonly line?: unknown;
+}
+
+/**
+ * The checker's counterexample as a list, for when its own HTML view is not
+ * given: the key, the longest linearizable prefix and the op that breaks it.
+ */
+export function counterexampleFallback(detail: Readonly<Record<string, unknown>>): string {
+  const cx = detail['counterexample'] as
+    { key?: unknown; op?: OpLike; prefix?: readonly OpLike[] } | undefined;
+  if (cx === undefined || typeof cx !== 'object') {
+    return `<pre>${esc(JSON.stringify(detail, null, 2))}</pre>`;
+  }
+  const show = (o: OpLike | undefined): string =>
+    esc(
+      `${typeof o?.description === 'string' ? o.description : JSON.stringify(o)}` +
+        (typeof o?.process === 'number' || typeof o?.process === 'string'
+          ? ` (process ${o.process}`
+          : ' (') +
+        (typeof o?.line === 'number' ? `, history line ${o.line})` : ')'),
+    );
+  const prefix = cx.prefix ?? [];
+  const shown = prefix.slice(-30);
+  return (
+    `<h3>Counterexample${typeof cx.key === 'string' ? ` on key ${esc(cx.key)}` : ''}</h3>` +
+    `<p>Longest linearizable prefix: ${prefix.length} ops${shown.length < prefix.length ? ` (last ${shown.length} shown)` : ''}</p>` +
+    `<ol start="${prefix.length - shown.length + 1}">${shown.map((o) => `<li>${show(o)}</li>`).join('')}</ol>` +
+    `<p><b>Cannot be placed next:</b> ${show(cx.op)}</p>`
+  );
+}
+
 export interface ReportInput {
   readonly results: RunResults;
   readonly events: readonly HistoryEvent[];
@@ -180,7 +214,7 @@ export async function renderReport({ results, events }: ReportInput): Promise<st
       ? '<p>not checked</p>'
       : `<p><span class="badge ${verdictClass(lin.valid)}">${verdictWord(lin.valid)}</span> model <code>${esc(lin.model)}</code>: ${esc(lin.summary)}</p>` +
         (lin.valid === false
-          ? `<section id="counterexample">${lin.counterexampleHtml ?? `<pre>${esc(JSON.stringify(lin.detail ?? {}, null, 2))}</pre>`}</section>`
+          ? `<section id="counterexample">${lin.counterexampleHtml ?? counterexampleFallback(lin.detail ?? {})}</section>`
           : ''),
     checks['node-logs'] === undefined
       ? ''
