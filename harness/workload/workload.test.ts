@@ -206,3 +206,42 @@ describe('runFinalReads', () => {
     );
   });
 });
+
+describe('runWorkload on the real clock', () => {
+  it('keeps issuing until the limit and then stops, with nothing left in flight', async () => {
+    const { RealClock } = await import('../experiment/clock.js');
+    const dir = mkdtempSync(join(tmpdir(), 'raftbed-workload-real-'));
+    dirs.push(dir);
+    const clock = new RealClock();
+    const file = join(dir, 'h.jsonl');
+    const history = new HistoryWriter(file, { nowMs: () => clock.nowMs() });
+    const adapter = new FakeAdapter(clock, 1);
+    const stats = await runWorkload({
+      adapter,
+      generator: new OpGenerator({
+        workload: 'kv',
+        keys: 2,
+        opsPerKey: 50,
+        mix: DEFAULT_MIX,
+        prng: new Prng(1),
+      }),
+      history,
+      clock,
+      prng: new Prng(2),
+      nodes: ['n1'],
+      concurrency: 3,
+      rate: 300,
+      timeoutMs: 200,
+      untilMs: 400,
+      failover: false,
+    });
+    history.close();
+    const ops = readHistoryFile(file).events as OpEvent[];
+    assertWellFormed(ops);
+    expect(stats.invoked).toBeGreaterThan(20);
+    // Every client kept going to the end: each issued an op in the last quarter.
+    const late = ops.filter((e) => e.type === 'invoke' && e.time / 1e6 > 300);
+    expect(new Set(late.map((e) => e.process % 3)).size).toBe(3);
+    expect(clock.nowMs()).toBeLessThan(400 + 200);
+  });
+});

@@ -66,10 +66,14 @@ async function runClient(
     options.signal?.aborted === true || clock.nowMs() >= options.untilMs;
   try {
     for (;;) {
-      const wait = nextAt - clock.nowMs();
-      if (wait > 0)
-        await clock.sleep(Math.min(wait, options.untilMs - clock.nowMs()), options.signal);
-      if (stopped() || clock.nowMs() < nextAt) break;
+      // A timer may fire a hair before the clock reads nextAt: sleep again, never give up.
+      while (!stopped() && nextAt > clock.nowMs()) {
+        await clock.sleep(
+          Math.min(nextAt - clock.nowMs(), options.untilMs - clock.nowMs()),
+          options.signal,
+        );
+      }
+      if (stopped()) break;
       // Uniform jitter around the mean keeps the asked rate without lock-step.
       nextAt = Math.max(nextAt + intervalMs * (0.5 + prng.next()), clock.nowMs());
       const node = nodes[nodeIndex] as string;
