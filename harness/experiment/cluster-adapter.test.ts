@@ -16,10 +16,10 @@ function fakeHarness() {
     start: (n) => (calls.push(`start ${n.join(',')}`), Promise.resolve()),
     pause: (n) => (calls.push(`pause ${n.join(',')}`), Promise.resolve()),
     unpause: (n) => (calls.push(`unpause ${n.join(',')}`), Promise.resolve()),
-    partition: (s) => (
-      calls.push(`partition ${s.kind} ${s.cuts.map((c) => `${c.from}>${c.to}`).join(' ')}`),
-      Promise.resolve()
-    ),
+    partition: (s) => {
+      calls.push(`partition ${JSON.stringify(s)}`);
+      return Promise.resolve({ description: 'n1 | n2,n3' });
+    },
     heal: () => (calls.push('heal'), Promise.resolve()),
     flaky: (n, loss) => (calls.push(`flaky ${n.join(',')} ${loss}`), Promise.resolve()),
     slow: (n, o) => (
@@ -49,10 +49,9 @@ describe('adaptBackend', () => {
     expect(h.specs).toEqual([{ name: 'exp', nodes: 3, heartbeatMs: 100, unsafe: 'lazy-wal' }]);
     expect(c.image).toBe('raftbed-node:abc123');
     expect(c.clientAddress('n2')).toEqual({ host: '10.0.0.1', port: 6381 });
-    await c.faults.cut([
-      ['n1', 'n2'],
-      ['n2', 'n1'],
-    ]);
+    expect(await c.faults.partition({ kind: 'isolate', node: 'n1' })).toEqual({
+      description: 'n1 | n2,n3',
+    });
     await c.faults.slow(['n3'], 35, 15);
     await c.faults.flaky(['n1'], 0.1);
     await c.faults.kill(['n1', 'n2']);
@@ -64,7 +63,7 @@ describe('adaptBackend', () => {
     await c.down();
     expect(h.calls).toEqual([
       'up replace=true',
-      'partition cuts n1>n2 n2>n1',
+      'partition {"kind":"isolate","node":"n1"}',
       'slow n3 35/15',
       'flaky n1 0.1',
       'kill n1,n2',

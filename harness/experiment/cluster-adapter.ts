@@ -1,4 +1,4 @@
-import type { FaultBackend, Link } from '../nemesis/backend.js';
+import type { FaultBackend, PartitionRequest } from '../nemesis/backend.js';
 import type { Cluster, ClusterBackend, ClusterSpec, NodeAddress } from './backend.js';
 
 /**
@@ -14,10 +14,7 @@ export interface HarnessCluster {
   start(nodes: readonly string[]): Promise<void>;
   pause(nodes: readonly string[]): Promise<void>;
   unpause(nodes: readonly string[]): Promise<void>;
-  partition(shape: {
-    readonly kind: 'cuts';
-    readonly cuts: readonly { readonly from: string; readonly to: string }[];
-  }): Promise<unknown>;
+  partition(shape: PartitionRequest): Promise<{ readonly description: string }>;
   heal(): Promise<void>;
   flaky(nodes: readonly string[], loss: number): Promise<void>;
   slow(
@@ -51,9 +48,7 @@ export interface HarnessBackend<S extends HarnessSpec> {
 function faultsOf(c: HarnessCluster): FaultBackend {
   return {
     nodes: c.nodes,
-    cut: async (links: readonly Link[]) => {
-      await c.partition({ kind: 'cuts', cuts: links.map(([from, to]) => ({ from, to })) });
-    },
+    partition: (shape) => c.partition(shape),
     heal: () => c.heal(),
     pause: (nodes) => c.pause(nodes),
     unpause: (nodes) => c.unpause(nodes),

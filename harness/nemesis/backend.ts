@@ -3,13 +3,22 @@
  * backend implements them with iptables, docker pause/kill/start and a delayer.
  */
 
-/** Packets from `from` to `to` are dropped (one direction; a full cut is two links). */
-export type Link = readonly [from: string, to: string];
+/**
+ * A partition in the backend's own vocabulary (harness/faults/shapes.ts), which
+ * resolves it to directed cuts: one node against the rest, random halves, a
+ * majorities ring, a bridge, or a one-way cut (packets from `from` to `to` lost).
+ */
+export type PartitionRequest =
+  | { readonly kind: 'isolate'; readonly node: string }
+  | { readonly kind: 'random'; readonly seed: number }
+  | { readonly kind: 'ring'; readonly seed: number }
+  | { readonly kind: 'bridge'; readonly seed: number }
+  | { readonly kind: 'oneway'; readonly from: readonly string[]; readonly to: readonly string[] };
 
 export interface FaultBackend {
   readonly nodes: readonly string[];
-  /** Drops every listed link, replacing whatever cut was in force. */
-  cut(links: readonly Link[]): Promise<void>;
+  /** Replaces whatever partition was in force; says what it cut. */
+  partition(shape: PartitionRequest): Promise<{ readonly description: string }>;
   /** Removes every cut. */
   heal(): Promise<void>;
   pause(nodes: readonly string[]): Promise<void>;

@@ -4,7 +4,7 @@ import { FakeClock } from '../experiment/test-support/fake-clock.js';
 import type { NemesisInput } from '../history/types.js';
 import { Nemesis } from './nemesis.js';
 import { faultTemplates, planSchedule, type NemesisConfig } from './schedule.js';
-import { bridge, cutBetween, halves, isolate, oneWay, ring } from './shapes.js';
+import { bridge, cutBetween, halves, isolate, oneWay, ring } from './test-support/resolve.js';
 import { FakeBackend } from './test-support/fake-backend.js';
 
 const nodes = ['n1', 'n2', 'n3', 'n4', 'n5'];
@@ -31,7 +31,7 @@ function sees(links: readonly (readonly [string, string])[], a: string): string[
   );
 }
 
-describe('partition shapes', () => {
+describe('partition shapes (as the in-memory backend resolves them)', () => {
   it('isolate cuts one node from all others, both ways', () => {
     const p = isolate('n3', nodes);
     expect(p.links).toHaveLength(8);
@@ -60,7 +60,7 @@ describe('partition shapes', () => {
   });
 
   it('one-way drops one direction only', () => {
-    const p = oneWay(nodes, new Prng(4), 'n2');
+    const p = oneWay(['n2'], ['n1', 'n3', 'n4', 'n5']);
     expect(p.links).toHaveLength(4);
     for (const [a, b] of p.links) {
       expect(a === 'n2' || b === 'n2').toBe(true);
@@ -170,7 +170,45 @@ describe('Nemesis', () => {
     h.backend.currentLeader = 'n4';
     await h.clock.runUntilSettled(h.nemesis.run());
     expect(h.lines[0]?.value).toBe('isolate-leader: n4 | n1,n2,n3,n5');
-    expect(h.backend.calls.slice(0, 2)).toEqual(['leader?', expect.stringMatching(/^cut n4>n1/)]);
+    expect(h.backend.calls.slice(0, 2)).toEqual([
+      'leader?',
+      expect.stringMatching(/^partition isolate n4>n1/),
+    ]);
+  });
+
+  it('asks the backend for each shape in its own vocabulary, drawn the same for a seed', async () => {
+    const shapes = ['isolate', 'isolate-leader', 'halves', 'ring', 'bridge', 'one-way'] as const;
+    const plan = () =>
+      planSchedule(
+        {
+          ...config,
+          kinds: ['partition'],
+          order: 'cycle',
+          partitionShapes: shapes.filter((s) => s !== 'isolate'),
+        },
+        nodes,
+        100_000,
+        new Prng(21),
+      );
+    const a = harness(plan());
+    await a.clock.runUntilSettled(a.nemesis.run());
+    const kinds = a.backend.calls
+      .filter((c) => c.startsWith('partition'))
+      .map((c) => c.split(' ')[1]);
+    expect(kinds.slice(0, 5)).toEqual(['isolate', 'random', 'ring', 'bridge', 'oneway']);
+    // One-way: every dropped link touches one node, in one direction.
+    const oneway = a.backend.calls.find((c) => c.startsWith('partition oneway'))!;
+    const links = oneway
+      .split(' ')
+      .slice(2)
+      .map((l) => l.split('>'));
+    expect(links).toHaveLength(4);
+    const node = links.every((l) => l[0] === links[0]![0]) ? links[0]![0] : links[0]![1];
+    expect(links.every((l) => l.includes(node!))).toBe(true);
+    const b = harness(plan());
+    await b.clock.runUntilSettled(b.nemesis.run());
+    expect(b.backend.calls).toEqual(a.backend.calls);
+    expect(a.lines[2]?.value).toMatch(/^halves: /);
   });
 
   it('kills every node at once and starts them all again', async () => {

@@ -1,9 +1,8 @@
 import { Prng } from '../../node/util/prng.js';
 import type { Clock } from '../experiment/clock.js';
 import type { NemesisInput } from '../history/types.js';
-import type { FaultBackend } from './backend.js';
+import type { FaultBackend, PartitionRequest } from './backend.js';
 import type { FaultKind, PlannedFault } from './schedule.js';
-import { bridge, halves, isolate, oneWay, ring, type Partition } from './shapes.js';
 
 /** A fault as it actually ran: for the report, the live line and results.json. */
 export interface FaultRecord {
@@ -146,10 +145,9 @@ export class Nemesis {
     const list = nodes.join(',');
     switch (fault.kind) {
       case 'partition': {
-        const partition = this.partition(fault, nodes);
         this.cut = true;
-        await backend.cut(partition.links);
-        return `${fault.shape ?? 'partition'}: ${partition.description}`;
+        const { description } = await backend.partition(this.partitionRequest(fault, nodes));
+        return `${fault.shape ?? 'partition'}: ${description}`;
       }
       case 'pause':
         for (const n of nodes) this.paused.add(n);
@@ -170,21 +168,29 @@ export class Nemesis {
     }
   }
 
-  private partition(fault: PlannedFault, nodes: readonly string[]): Partition {
+  /** The fault's shape in the backend's vocabulary, its random draws made from the fault's seed. */
+  private partitionRequest(fault: PlannedFault, nodes: readonly string[]): PartitionRequest {
     const all = this.options.backend.nodes;
     const prng = new Prng(fault.shapeSeed ?? 0);
+    const seed = prng.nextU32();
     switch (fault.shape ?? 'halves') {
       case 'isolate':
       case 'isolate-leader':
-        return isolate(nodes[0] ?? prng.pick(all), all);
+        return { kind: 'isolate', node: nodes[0] ?? prng.pick(all) };
       case 'halves':
-        return halves(all, prng);
+        return { kind: 'random', seed };
       case 'ring':
-        return ring(all, prng);
+        return { kind: 'ring', seed };
       case 'bridge':
-        return bridge(all, prng);
-      case 'one-way':
-        return oneWay(all, prng, fault.nodes === undefined ? undefined : nodes[0]);
+        return { kind: 'bridge', seed };
+      case 'one-way': {
+        // One node not heard by the others, or not hearing them.
+        const node = fault.nodes === undefined ? prng.pick(all) : (nodes[0] ?? prng.pick(all));
+        const others = all.filter((n) => n !== node);
+        return prng.chance(0.5)
+          ? { kind: 'oneway', from: [node], to: others }
+          : { kind: 'oneway', from: others, to: [node] };
+      }
     }
   }
 

@@ -1,4 +1,5 @@
-import type { FaultBackend, Link } from '../backend.js';
+import type { FaultBackend, PartitionRequest } from '../backend.js';
+import { resolve, type Link } from './resolve.js';
 
 /** Records every verb and keeps the state a real backend would have. */
 export class FakeBackend implements FaultBackend {
@@ -19,10 +20,11 @@ export class FakeBackend implements FaultBackend {
     if (this.failing.has(verb)) throw new Error(`${verb} failed`);
   }
 
-  cut(links: readonly Link[]): Promise<void> {
-    this.call('cut', links.map(([a, b]) => `${a}>${b}`).join(' '));
+  partition(shape: PartitionRequest): Promise<{ readonly description: string }> {
+    const { links, description } = resolve(shape, this.nodes);
+    this.call('partition', `${shape.kind} ${links.map(([a, b]) => `${a}>${b}`).join(' ')}`);
     this.links = links;
-    return Promise.resolve();
+    return Promise.resolve({ description });
   }
   heal(): Promise<void> {
     this.call('heal', '');
