@@ -57,14 +57,12 @@ export async function loadRealParts(log?: (line: string) => void): Promise<RealP
   const dockerFile = `harness/cluster/docker-backend.${ext}`;
   const specFile = `harness/cluster/spec.${ext}`;
   const clientFile = `node/kv/client.${ext}`;
-  const checkerFile = `checks/linearizability.${ext}`;
-  const readersFile = `checks/readers/index.${ext}`;
-  const [docker, spec, client, checker, readers] = await Promise.all([
+  const checkerFile = `checks/index.${ext}`;
+  const [docker, spec, client, checker] = await Promise.all([
     load(dockerFile, 'the Docker backend'),
     load(specFile, 'the cluster spec'),
     load(clientFile, 'the RESP client'),
     load(checkerFile, 'the linearizability checker'),
-    load(readersFile, 'the history readers'),
   ]);
   const DockerBackend = docker['DockerBackend'] as { connect?: unknown } | undefined;
   if (typeof DockerBackend?.connect !== 'function') {
@@ -92,10 +90,13 @@ export async function loadRealParts(log?: (line: string) => void): Promise<RealP
     (h: unknown, o: Record<string, unknown>) => Promise<Record<string, unknown>>
   >(checker, 'checkLinearizability', checkerFile);
   const readHistory = member<(path: string, o: Record<string, unknown>) => Promise<unknown>>(
-    readers,
+    checker,
     'readHistory',
-    readersFile,
+    checkerFile,
   );
+  const renderFragment = member<
+    (h: unknown, r: Record<string, unknown>, o: { id: string }) => string
+  >(checker, 'renderCheckFragment', checkerFile);
 
   const harnessBackend = await connectDocker({ root });
   return {
@@ -129,7 +130,15 @@ export async function loadRealParts(log?: (line: string) => void): Promise<RealP
           : valid === false
             ? `NOT linearizable: ${counterexampleSummary(r)}`
             : `unknown: ${typeof r['reason'] === 'string' ? r['reason'] : 'the checker gave up'}`;
-      return { valid, model: options.model, summary, detail };
+      return {
+        valid,
+        model: options.model,
+        summary,
+        detail,
+        ...(valid === false
+          ? { counterexampleHtml: renderFragment(history, r, { id: 'raftbed-counterexample' }) }
+          : {}),
+      };
     },
   };
 }

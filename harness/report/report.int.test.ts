@@ -52,7 +52,9 @@ describe('report.html in headless Chromium', () => {
       {
         valid: false,
         summary: 'key k3: read 7 could not be placed',
-        counterexampleHtml: '<div class="cx"><h3>Counterexample on k3</h3><p>read -> 7</p></div>',
+        counterexampleHtml:
+          '<div class="cx"><h3>Counterexample on k3</h3><p>read -> 7</p>' +
+          '<script>document.querySelector(".cx p").textContent = "drawn by script";</script></div>',
       },
     );
     // `raftbed report` rebuilds it from results.json and history.jsonl alone.
@@ -60,7 +62,12 @@ describe('report.html in headless Chromium', () => {
     const file = await buildReport(dir);
     expect(statSync(file).size).toBeGreaterThan(10_000);
     const html = readFileSync(file, 'utf8');
-    expect(html).not.toMatch(/<script/i);
+    // The charts need no script: only the checker's interactive view may carry one.
+    const outsideCounterexample = html.replace(
+      /<section id="counterexample">[\s\S]*?<\/section>/,
+      '',
+    );
+    expect(outsideCounterexample).not.toMatch(/<script/i);
     expect(html).not.toMatch(/https?:\/\/(?!vega\.github\.io|www\.w3\.org)/);
 
     const { page, problems, requests } = await open(file);
@@ -76,11 +83,23 @@ describe('report.html in headless Chromium', () => {
     const box = await page.locator('#latency-chart svg').boundingBox();
     expect(box?.width).toBeGreaterThan(400);
     expect(await page.locator('#counterexample h3').textContent()).toBe('Counterexample on k3');
+    // The embedded view's own script runs in the report.
+    expect(await page.locator('#counterexample p').textContent()).toBe('drawn by script');
     const text = await page.locator('body').innerText();
     expect(text).toContain('longest fail streak');
     expect(text).toContain('ok rate inside faults');
     expect(text).toMatch(/p99/);
     await page.close();
+  });
+
+  it('shows its charts with JavaScript turned off', async () => {
+    const { dir } = await fakeRun(out, { name: 'report-noscript' });
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(pathToFileURL(join(dir, 'report.html')).href);
+    expect(await page.locator('#latency-chart svg path').count()).toBeGreaterThan(500);
+    expect(await page.locator('#throughput-chart svg .mark-line path').count()).toBeGreaterThan(0);
+    await context.close();
   });
 
   it('renders a valid run without a counterexample section', async () => {
