@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 
 /**
  * A cluster in memory: one atomic store behind every node, and nodes that refuse
- * when killed, hang when paused, and answer -TRYAGAIN when cut off, so a run
+ * when killed, hang when paused, and answer -TRYAGAIN when cut off from a majority, so a run
  * through it exercises every phase and every outcome without Docker.
  */
 export class FakeCluster implements Cluster {
@@ -26,9 +26,7 @@ export class FakeCluster implements Cluster {
     this.adapter.behave = (node) => {
       if (this.faults.killed.has(node)) return { type: 'fail', error: 'connection refused' };
       if (this.faults.paused.has(node)) return 'hang';
-      if (this.faults.links.some(([a, b]) => a === node || b === node)) {
-        return { type: 'fail', error: 'TRYAGAIN no leader' };
-      }
+      if (!this.inMajority(node)) return { type: 'fail', error: 'TRYAGAIN no leader' };
       return 'perform';
     };
     for (const [i, n] of this.nodes.entries()) {
@@ -49,6 +47,14 @@ export class FakeCluster implements Cluster {
           .join('\n') + '\n',
       );
     }
+  }
+
+  /** Whether the node talks both ways with a majority of the cluster (itself included). */
+  inMajority(node: string): boolean {
+    const cut = (a: string, b: string): boolean =>
+      this.faults.links.some(([x, y]) => (x === a && y === b) || (x === b && y === a));
+    const peers = this.nodes.filter((n) => n === node || !cut(node, n));
+    return peers.length > this.nodes.length / 2;
   }
 
   clientAddress(node: string): NodeAddress {
