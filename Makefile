@@ -40,7 +40,7 @@ run: deps build docker-engine
 	$(RAFTBED) run experiments/default.yml
 
 bench: deps build docker-engine
-	node dist/harness/experiment/workload.bench.js
+	@for f in $$(find dist -name '*.bench.js' | sort); do echo "== $$f"; node $$f || exit 1; done
 
 # The seed's own suite: each experiment runs even if an earlier one fails.
 chaos: deps build docker-engine
