@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SetupError } from '../cli/errors.js';
 import type { ClientAdapter } from '../workload/adapter.js';
@@ -21,10 +21,13 @@ export interface RealParts {
   readonly checkLinearizability: LinearizabilityCheck;
 }
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Where the modules are: the checkout (running from source) or its dist/ (built). */
+const codeRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The checkout itself, whose dist/ the Docker backend images when no image is named. */
+const repoRoot = basename(codeRoot) === 'dist' ? dirname(codeRoot) : codeRoot;
 
 async function load(relative: string, what: string): Promise<Record<string, unknown>> {
-  const path = join(root, relative);
+  const path = join(codeRoot, relative);
   try {
     return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (err) {
@@ -98,7 +101,7 @@ export async function loadRealParts(log?: (line: string) => void): Promise<RealP
     (h: unknown, r: Record<string, unknown>, o: { id: string }) => string
   >(checker, 'renderCheckFragment', checkerFile);
 
-  const harnessBackend = await connectDocker({ root });
+  const harnessBackend = await connectDocker({ root: repoRoot });
   return {
     backend: adaptBackend(harnessBackend, defaultSpec, log),
     adapter: (cluster, opTimeoutMs) =>
