@@ -272,7 +272,10 @@ export async function runExperiment(options: RunOptions, deps: RunDeps): Promise
         warnings.push(`teardown failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     } else {
-      progress.note(`--keep: cluster left up (${cluster.nodes.join(', ')})`);
+      const name = options.clusterName ?? 'raftbed-run';
+      progress.note(
+        `--keep: cluster ${name} left up (raftbed status --name ${name}; raftbed down --name ${name})`,
+      );
     }
   }
 
