@@ -71,11 +71,68 @@ describe('checkNodeLogs', () => {
     ]);
   });
 
+  it('reads commit progress from commit events only, as node/log.ts writes them', () => {
+    const recovered = line({
+      node: 'n1',
+      boot: 'a',
+      term: 2,
+      event: 'recovered',
+      commit: 40,
+      lastIndex: 45,
+    });
+    const r = checkNodeLogs([
+      {
+        node: 'n1',
+        text: [recovered, commit('n1', 'a', 2, 38), commit('n1', 'a', 2, 41)].join('\n'),
+      },
+    ]);
+    expect(r.valid).toBe(true);
+  });
+
   it('does not take a follower naming an old leader for a second leader', () => {
     const r = checkNodeLogs([
       { node: 'n1', text: role('n1', 'a', 4, 'leader', 'n1') },
       { node: 'n2', text: role('n2', 'b', 4, 'follower', 'n3') },
     ]);
     expect(r.valid).toBe(true);
+  });
+});
+
+describe('checkNodeLogs on lines written by the node logger', () => {
+  it('understands node/log.ts: one leader per term, commit within and across boots', async () => {
+    const { NodeLogger } = await import('../node/log.js');
+    const text = new Map<string, string[]>();
+    const logger = (node: string, boot: string) => {
+      const lines: string[] = text.get(node) ?? [];
+      text.set(node, lines);
+      return new NodeLogger({ node, boot, write: (l) => lines.push(l), progressIntervalMs: 0 });
+    };
+    const n1 = logger('n1', 'b1');
+    n1.term = 1;
+    n1.log({ event: 'role', role: 'leader', leader: 'n1' });
+    n1.commit(5);
+    n1.commit(9);
+    n1.flush();
+    const n2 = logger('n2', 'b2');
+    n2.term = 1;
+    n2.log({ event: 'role', role: 'follower', leader: 'n1' });
+    n2.commit(9);
+    n2.flush();
+    // n1 restarts: a new boot may start lower.
+    const n1again = logger('n1', 'b3');
+    n1again.term = 2;
+    n1again.commit(3);
+    n1again.flush();
+    const logs = () => [...text].map(([node, lines]) => ({ node, text: lines.join('') }));
+    expect(checkNodeLogs(logs())).toMatchObject({ valid: true, terms: 1, boots: 3, badLines: 0 });
+
+    n2.term = 1;
+    n2.log({ event: 'role', role: 'leader', leader: 'n2' });
+    n1again.commit(2);
+    n1again.flush();
+    const r = checkNodeLogs(logs());
+    expect(r.valid).toBe(false);
+    expect(r.multipleLeaders.map((m) => m.leaders)).toEqual([['n1', 'n2']]);
+    expect(r.commitRegressions).toMatchObject([{ node: 'n1', boot: 'b3', from: 3, to: 2 }]);
   });
 });

@@ -75,8 +75,9 @@ export function checkNodeLogs(logs: readonly NodeLog[]): NodeLogResult {
         if (!byLeader.has(who)) byLeader.set(who, where);
         leaders.set(term, byLeader);
       }
+      // Only the node's commit progress counts; `recovered` reports what was on disk.
       const commit = o['commit'];
-      if (typeof commit === 'number') {
+      if (o['event'] === 'commit' && typeof commit === 'number') {
         const before = commitByBoot.get(boot);
         if (before !== undefined && commit < before) {
           regressions.push({ node, boot, from: before, to: commit, line: i + 1 });

@@ -3,7 +3,8 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SetupError } from '../cli/errors.js';
 import type { ClientAdapter } from '../workload/adapter.js';
-import { RespAdapter, type RespConnection } from '../workload/resp-adapter.js';
+import { RespClient } from '../../node/kv/client.js';
+import { RespAdapter } from '../workload/resp-adapter.js';
 import type { ClusterBackend, Cluster } from './backend.js';
 import { adaptBackend, type HarnessBackend, type HarnessSpec } from './cluster-adapter.js';
 import type { LinearizabilityResult } from './results.js';
@@ -12,8 +13,9 @@ import type { LinearizabilityCheck } from './runner.js';
 /**
  * Connects the runner to the real parts: the Docker backend (harness/cluster),
  * the node's RESP client (node/kv/client.ts) and the linearizability checker
- * (checks/). Each is loaded when a run starts, by the names those modules
- * export, and checked before use, so a build without one of them says which.
+ * (checks/index.ts). The backend and the checker are loaded when a run starts,
+ * by the names those modules export, and checked before use, so a build
+ * without one of them says which.
  */
 export interface RealParts {
   readonly backend: ClusterBackend;
@@ -59,12 +61,10 @@ export async function loadRealParts(log?: (line: string) => void): Promise<RealP
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   const dockerFile = `harness/cluster/docker-backend.${ext}`;
   const specFile = `harness/cluster/spec.${ext}`;
-  const clientFile = `node/kv/client.${ext}`;
   const checkerFile = `checks/index.${ext}`;
-  const [docker, spec, client, checker] = await Promise.all([
+  const [docker, spec, checker] = await Promise.all([
     load(dockerFile, 'the Docker backend'),
     load(specFile, 'the cluster spec'),
-    load(clientFile, 'the RESP client'),
     load(checkerFile, 'the linearizability checker'),
   ]);
   const DockerBackend = docker['DockerBackend'] as { connect?: unknown } | undefined;
@@ -79,16 +79,6 @@ export async function loadRealParts(log?: (line: string) => void): Promise<RealP
     'defaultSpec',
     specFile,
   );
-  const RespClient = client['RespClient'] as { connect?: unknown } | undefined;
-  if (typeof RespClient?.connect !== 'function') {
-    throw new SetupError(`raftbed run: ${clientFile} does not export RespClient.connect`);
-  }
-  const connectResp = RespClient.connect as (o: {
-    host: string;
-    port: number;
-    connectTimeoutMs: number;
-    commandTimeoutMs: number;
-  }) => Promise<RespConnection>;
   const check = member<
     (h: unknown, o: Record<string, unknown>) => Promise<Record<string, unknown>>
   >(checker, 'checkLinearizability', checkerFile);
@@ -110,7 +100,7 @@ export async function loadRealParts(log?: (line: string) => void): Promise<RealP
         timeoutMs: opTimeoutMs + 1000,
         connect: (node) => {
           const { host, port } = cluster.clientAddress(node);
-          return connectResp({
+          return RespClient.connect({
             host,
             port,
             connectTimeoutMs: Math.min(1000, opTimeoutMs),
