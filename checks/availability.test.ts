@@ -94,6 +94,25 @@ describe('checkAvailability', () => {
     expect(r.maxRecoveryMs).toBe(250);
   });
 
+  it('does not measure the heal that ends the run, nor count the final reads as recovery', () => {
+    const events = sorted([
+      nem('start-kill', 100),
+      nem('stop-kill', 200),
+      ...op(0, 210, 230, 'ok'),
+      nem('start-pause', 500),
+      nem('stop-pause', 1000),
+      ...op(1, 6000, 6010, 'ok'), // a final read, after the workload ended at 1000
+    ]);
+    const r = checkAvailability(events, { ...options, workloadEndMs: 1000 });
+    expect(r.recoveries).toEqual([{ healMs: 200, firstOkMs: 230, recoveryMs: 30 }]);
+    const unbounded = checkAvailability(events, options);
+    expect(unbounded.recoveries.at(-1)).toEqual({
+      healMs: 1000,
+      firstOkMs: 6010,
+      recoveryMs: 5010,
+    });
+  });
+
   it('does not count a heal while another fault is still in force', () => {
     const events = sorted([
       nem('start-slow', 0),

@@ -22,6 +22,11 @@ export interface AvailabilityOptions {
   readonly failStreakLimit: number;
   /** Whether this check decides the run's verdict. */
   readonly required: boolean;
+  /**
+   * When the workload stopped (ms): a heal at or after it is the end of the run,
+   * not a recovery to measure (what follows it is the final reads).
+   */
+  readonly workloadEndMs?: number;
 }
 
 export interface FaultInterval {
@@ -160,13 +165,14 @@ export function checkAvailability(
   }
 
   // A heal is a moment after which no fault is in force any more.
+  const end = options.workloadEndMs ?? Infinity;
   const heals = faults
     .map((f) => f.endMs)
-    .filter((t) => !faults.some((f) => f.startMs <= t && f.endMs > t))
+    .filter((t) => t < end && !faults.some((f) => f.startMs <= t && f.endMs > t))
     .sort((a, b) => a - b);
   const recoveries: Recovery[] = [...new Set(heals)].map((healMs) => {
     const first = ops
-      .filter((o) => o.ok && o.invokeMs >= healMs)
+      .filter((o) => o.ok && o.invokeMs >= healMs && o.invokeMs < end)
       .reduce<number | null>((m, o) => (m === null || o.completeMs < m ? o.completeMs : m), null);
     return { healMs, firstOkMs: first, recoveryMs: first === null ? null : first - healMs };
   });

@@ -292,6 +292,7 @@ export async function runExperiment(options: RunOptions, deps: RunDeps): Promise
       concurrency: e.concurrency,
       failStreakLimit: e.checks.availability.failStreakLimit,
       required: e.checks.availability.required,
+      workloadEndMs: workloadS * 1000,
     }),
     latency: checkLatency(events),
     'node-logs': checkNodeLogs(logs),

@@ -77,8 +77,9 @@ export class Nemesis {
       this.options.record({ f: `stop-${fault.kind}`, value: `healed: ${record.description}` });
       record.endMs = now;
     }
+    const hadFaults = this.inForce.size > 0;
     this.inForce.clear();
-    this.changed();
+    if (hadFaults) this.changed();
     if (errors.length > 0) throw new Error(`could not heal everything: ${errors.join('; ')}`);
   }
 
