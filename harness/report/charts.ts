@@ -49,6 +49,14 @@ export function thin(points: readonly LatencyPoint[], max = MAX_POINTS): Latency
   return [...kept, ...notOk].sort((a, b) => a.t - b.t);
 }
 
+/** Powers of ten covering the latencies: log-axis ticks that do not crowd. */
+export function decades(points: readonly LatencyPoint[]): number[] {
+  const values = points.map((p) => Math.max(0.1, p.latencyMs));
+  const lo = Math.floor(Math.log10(Math.min(1, ...values)));
+  const hi = Math.ceil(Math.log10(Math.max(10, ...values)));
+  return Array.from({ length: hi - lo + 1 }, (_, i) => 10 ** (lo + i));
+}
+
 /** Shaded bands where faults were in force, under the data layer. */
 function faultLayer(faults: readonly FaultSpan[]): object {
   return {
@@ -97,6 +105,7 @@ export function latencySpec(
             type: 'quantitative',
             title: 'latency (ms, log)',
             scale: { type: 'log' },
+            axis: { values: decades(points), format: '~g' },
           },
           color: { field: 'type', type: 'nominal', title: 'outcome', scale: TYPE_COLORS },
           shape: { field: 'f', type: 'nominal', title: 'op' },

@@ -55,3 +55,12 @@ describe('report pieces', () => {
     expect(counterexampleFallback({ reason: 'x' })).toContain('&quot;reason&quot;');
   });
 });
+
+describe('chart helpers', () => {
+  it('ticks the latency axis at powers of ten covering the data', async () => {
+    const { decades } = await import('./charts.js');
+    const p = (latencyMs: number) => ({ t: 0, latencyMs, type: 'ok' as const, f: 'read' });
+    expect(decades([p(0.3), p(2500)])).toEqual([0.1, 1, 10, 100, 1000, 10000]);
+    expect(decades([p(3)])).toEqual([1, 10]);
+  });
+});
