@@ -203,6 +203,25 @@ describe('runExperiment', () => {
     expect(existsSync(join(dir, 'report.html'))).toBe(true);
   });
 
+  it('a fault verb that fails is recorded, warned about, and the run goes on', async () => {
+    const s = setup();
+    const e = experiment({
+      nemesis: {
+        ...experiment().nemesis,
+        kinds: ['slow'],
+        slow: { delayMs: 30, jitterMs: 5, targets: ['all'] },
+      },
+    });
+    const run = runExperiment({ experiment: e, outDir: s.out, keep: false }, s.deps);
+    await s.clock.runUntil(0);
+    s.backend.last!.faults.failing.add('slow');
+    const { results } = await s.clock.runUntilSettled(run);
+    expect(results.faults.every((f) => f.error === 'slow failed')).toBe(true);
+    expect(results.warnings).toContain('fault slow at 2.0 s failed: slow failed');
+    expect(results.workload.invoked).toBeGreaterThan(800);
+    expect(s.backend.last!.faults.healthy).toBe(true);
+  });
+
   it('--keep leaves the cluster up; a failed setup is a SetupError naming the cause', async () => {
     const s = setup();
     await s.clock.runUntilSettled(

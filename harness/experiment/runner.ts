@@ -279,6 +279,12 @@ export async function runExperiment(options: RunOptions, deps: RunDeps): Promise
     }
   }
 
+  for (const f of nemesis?.log ?? []) {
+    if (f.error !== undefined)
+      warnings.push(
+        `fault ${f.description} at ${(f.startMs / 1000).toFixed(1)} s failed: ${f.error}`,
+      );
+  }
   progress.phase('checks');
   const historyFile = join(dir, RUN_FILES.history);
   const { events } = readHistoryFile(historyFile);
