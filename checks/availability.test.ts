@@ -47,6 +47,7 @@ describe('checkAvailability', () => {
     const r = checkAvailability(events, options);
     expect(r.inFaults).toEqual({ ops: 3, ok: 2, rate: 2 / 3 });
     expect(r.outsideFaults).toEqual({ ops: 3, ok: 3, rate: 1 });
+    expect(r.byFaultKind).toEqual({ partition: { ops: 3, ok: 2, rate: 2 / 3 } });
     expect(r.all.ops).toBe(6);
   });
 

@@ -63,6 +63,8 @@ export interface AvailabilityResult {
   readonly all: OkRate;
   readonly inFaults: OkRate;
   readonly outsideFaults: OkRate;
+  /** ok rate of the ops invoked while a fault of each kind was in force. */
+  readonly byFaultKind: Readonly<Record<string, OkRate>>;
   readonly failStreakLimit: number;
   /** The longest run of failures of any one client, or null when none failed. */
   readonly longestFailStreak: FailStreak | null;
@@ -192,6 +194,16 @@ export function checkAvailability(
     all: rate(ops),
     inFaults: rate(ops.filter(inFault)),
     outsideFaults: rate(ops.filter((o) => !inFault(o))),
+    byFaultKind: Object.fromEntries(
+      [...new Set(faults.map((f) => f.kind))].map((kind) => [
+        kind,
+        rate(
+          ops.filter((o) =>
+            faults.some((f) => f.kind === kind && o.invokeMs >= f.startMs && o.invokeMs < f.endMs),
+          ),
+        ),
+      ]),
+    ),
     failStreakLimit: options.failStreakLimit,
     longestFailStreak: longest,
     failStreakPerClient: perClient,

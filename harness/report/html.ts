@@ -61,6 +61,10 @@ function availabilityTable(a: AvailabilityResult): string {
     ['ok rate, whole run', `${pct(a.all.rate)} of ${a.all.ops} ops`],
     ['ok rate inside faults', `${pct(a.inFaults.rate)} of ${a.inFaults.ops} ops`],
     ['ok rate outside faults', `${pct(a.outsideFaults.rate)} of ${a.outsideFaults.ops} ops`],
+    ...Object.entries(a.byFaultKind).map(([kind, r]): [string, string] => [
+      `ok rate during ${kind}`,
+      `${pct(r.rate)} of ${r.ops} ops`,
+    ]),
     [
       'longest fail streak',
       streak === null
