@@ -95,6 +95,8 @@ async function runClient(
   return process;
 }
 
+const CANCELLED = new Error('op completed before its timeout');
+
 interface Completion {
   readonly type: 'ok' | 'fail' | 'info';
   readonly timedOut: boolean;
@@ -135,7 +137,8 @@ export async function perform(
       }),
     ]);
   } finally {
-    timer.abort();
+    // A fixed reason: abort() without one builds a DOMException per op.
+    timer.abort(CANCELLED);
   }
   // A read has no effect: one that did not succeed is a fail, and the process keeps its id.
   if (op.f === 'read' && outcome.type === 'info') outcome = { type: 'fail', error: outcome.error };
