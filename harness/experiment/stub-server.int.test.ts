@@ -4,7 +4,7 @@ import { startStubServer } from './stub-server.js';
 
 describe('the benchmark stub server', () => {
   it('answers PING, GET, SET and CAS like a node, and refuses other commands', async () => {
-    const server = await startStubServer(0);
+    const server = await startStubServer({ port: 0 });
     const c = await RespClient.connect({ host: '127.0.0.1', port: server.address.port });
     try {
       expect(await c.call(['PING'])).toEqual({ type: 'simple', value: 'PONG' });
@@ -15,6 +15,34 @@ describe('the benchmark stub server', () => {
       const got = await c.call(['GET', 'k']);
       expect(got.type === 'bulk' && Buffer.from(got.value ?? []).toString()).toBe('3');
       await expect(c.call(['CONFIG', 'GET', 'save'])).rejects.toMatchObject({ code: 'ERR' });
+    } finally {
+      c.close();
+      await server.close(100);
+    }
+  });
+
+  it('as a follower stand-in reports its leader and refuses data commands', async () => {
+    const server = await startStubServer({ port: 0, id: 'n2', leader: 'n1' });
+    const c = await RespClient.connect({ host: '127.0.0.1', port: server.address.port });
+    try {
+      const status = await c.call(['RAFT.STATUS']);
+      const fields =
+        status.type === 'array'
+          ? (status.value ?? []).map((v) =>
+              v.type === 'bulk' ? Buffer.from(v.value ?? []).toString() : '',
+            )
+          : [];
+      expect(fields.slice(0, 8)).toEqual([
+        'id',
+        'n2',
+        'role',
+        'follower',
+        'term',
+        '1',
+        'leader',
+        'n1',
+      ]);
+      await expect(c.call(['SET', 'k', '1'])).rejects.toMatchObject({ code: 'TRYAGAIN' });
     } finally {
       c.close();
       await server.close(100);
