@@ -32,6 +32,8 @@ export interface HarnessSpec {
   readonly nodes: number;
   readonly image?: string;
   readonly unsafe?: string;
+  /** What each container runs instead of the node (`{id}` and the like replaced). */
+  readonly command?: readonly string[];
 }
 
 export interface HarnessBackend<S extends HarnessSpec> {

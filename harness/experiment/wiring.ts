@@ -57,15 +57,17 @@ function counterexampleSummary(detail: Record<string, unknown>): string {
   return `${key}${op} cannot be placed in any linearization`;
 }
 
-export async function loadRealParts(log?: (line: string) => void): Promise<RealParts> {
+/** The Docker backend as harness/cluster builds it, and its default spec for a cluster. */
+export async function loadDockerBackend(): Promise<{
+  readonly backend: HarnessBackend<HarnessSpec>;
+  readonly defaultSpec: (name: string, nodes: number) => HarnessSpec;
+}> {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   const dockerFile = `harness/cluster/docker-backend.${ext}`;
   const specFile = `harness/cluster/spec.${ext}`;
-  const checkerFile = `checks/index.${ext}`;
-  const [docker, spec, checker] = await Promise.all([
+  const [docker, spec] = await Promise.all([
     load(dockerFile, 'the Docker backend'),
     load(specFile, 'the cluster spec'),
-    load(checkerFile, 'the linearizability checker'),
   ]);
   const DockerBackend = docker['DockerBackend'] as { connect?: unknown } | undefined;
   if (typeof DockerBackend?.connect !== 'function') {
@@ -79,6 +81,13 @@ export async function loadRealParts(log?: (line: string) => void): Promise<RealP
     'defaultSpec',
     specFile,
   );
+  return { backend: await connectDocker({ root: repoRoot }), defaultSpec };
+}
+
+export async function loadRealParts(log?: (line: string) => void): Promise<RealParts> {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const checkerFile = `checks/index.${ext}`;
+  const checker = await load(checkerFile, 'the linearizability checker');
   const check = member<
     (h: unknown, o: Record<string, unknown>) => Promise<Record<string, unknown>>
   >(checker, 'checkLinearizability', checkerFile);
@@ -91,9 +100,9 @@ export async function loadRealParts(log?: (line: string) => void): Promise<RealP
     (h: unknown, r: Record<string, unknown>, o: { id: string }) => string
   >(checker, 'renderCheckFragment', checkerFile);
 
-  const harnessBackend = await connectDocker({ root: repoRoot });
+  const docker = await loadDockerBackend();
   return {
-    backend: adaptBackend(harnessBackend, defaultSpec, log),
+    backend: adaptBackend(docker.backend, docker.defaultSpec, log),
     adapter: (cluster, opTimeoutMs) =>
       new RespAdapter({
         // The workload's own timer decides an op's fate; the client's only frees the socket.
