@@ -254,7 +254,7 @@ describe('parseNodeConfig', () => {
       {},
     ],
     [
-      'raftbed node: --chunk-length (1300) must leave 128 bytes of --max-message (1400)',
+      'raftbed node: --chunk-length (1300) must leave 128 bytes of --max-message (1280)',
       [...base, '--chunk-length', '1300'],
       {},
       {},

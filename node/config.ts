@@ -8,7 +8,8 @@
  * Every problem is one UsageError line that names the flag, variable or file.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlModule from 'yaml';
 import { parseFlags } from '../harness/cli/args.js';
 import { UsageError } from '../harness/cli/errors.js';
 import type { NodeId } from './raft/types.js';
@@ -43,7 +44,12 @@ export interface NodeConfig {
   readonly logLength: number;
   /** Bytes of snapshot data in one InstallSnapshot chunk. */
   readonly chunkLength: number;
-  /** Largest Raft message payload in one datagram, in bytes; the transport header comes on top. */
+  /**
+   * Largest payload of one datagram, in bytes: the core encodes no Raft message
+   * longer than this (its maxMessageLength), and the transport sends and accepts
+   * no longer payload (forwarded writes included). The header (at most
+   * MAX_HEADER_BYTES) comes on top, so the default keeps datagrams under 1,400 bytes.
+   */
   readonly maxMessage: number;
   readonly unsafe: UnsafeMode;
   /** The file the settings were read from, if any. */
@@ -70,7 +76,7 @@ export const NODE_DEFAULTS = {
   electionTimeoutMs: { min: 150, max: 300 },
   logLength: 10_000,
   chunkLength: 1024,
-  maxMessage: 1400,
+  maxMessage: 1280,
   unsafe: 'none' as UnsafeMode,
 } as const;
 
@@ -120,7 +126,9 @@ over the environment, the environment over the file.
   --election-timeout-ms MIN-MAX  randomized election timeout (default ${NODE_DEFAULTS.electionTimeoutMs.min}-${NODE_DEFAULTS.electionTimeoutMs.max})
   --log-length N                 entries after the last snapshot before the next (default ${NODE_DEFAULTS.logLength})
   --chunk-length BYTES           snapshot bytes per chunk (default ${NODE_DEFAULTS.chunkLength})
-  --max-message BYTES            largest Raft message per datagram (default ${NODE_DEFAULTS.maxMessage}, ${MIN_MAX_MESSAGE}-${MAX_MAX_MESSAGE})
+  --max-message BYTES            largest datagram payload: every Raft message and forwarded
+                                 write fits in it, the ${MAX_HEADER_BYTES}-byte header comes on top
+                                 (default ${NODE_DEFAULTS.maxMessage}, ${MIN_MAX_MESSAGE}-${MAX_MAX_MESSAGE})
   --unsafe none|stale-reads|lazy-wal|early-ack
                                  plant a known bug, for testing the testbed only (default none)
   --config FILE                  read settings from a JSON or YAML file
@@ -142,6 +150,14 @@ function usage(message: string): UsageError {
   return new UsageError(`${COMMAND}: ${message}`);
 }
 
+/**
+ * The YAML parser, loaded only when a config file is read: it takes longer to
+ * load than the rest of the node's start, and a container usually has none.
+ */
+function loadYaml(): typeof YamlModule {
+  return createRequire(import.meta.url)('yaml') as typeof YamlModule;
+}
+
 function readConfigFile(
   path: string,
   label: string,
@@ -156,7 +172,7 @@ function readConfigFile(
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = loadYaml().parse(text);
   } catch (err) {
     const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     throw usage(`${path}: not valid JSON or YAML: ${why}`);

@@ -46,8 +46,11 @@ export type NodeEvent =
   | { readonly event: 'role'; readonly role: Role; readonly leader: NodeId | null }
   /** This node started an election (as candidate) in `term`. */
   | { readonly event: 'election'; readonly prevote: boolean }
-  /** This node won the election for `term` with these votes. */
-  | { readonly event: 'elected'; readonly votes: number; readonly voters: number }
+  /**
+   * This node won the election for `term` (written right after `role: leader`).
+   * `votes` is given when known; winning means at least a majority of `voters`.
+   */
+  | { readonly event: 'elected'; readonly votes?: number; readonly voters: number }
   /** This node answered a vote request in `term`. */
   | {
       readonly event: 'vote';
@@ -90,6 +93,8 @@ export type NodeEvent =
       readonly reasons: Readonly<Record<string, number>>;
       readonly sinceMs: number;
     }
+  /** A planted bug is on (`--unsafe`): written at start, level warn, for tests of the testbed only. */
+  | { readonly event: 'unsafe'; readonly mode: string; readonly message: string }
   /** Something went wrong that the node survives. */
   | { readonly event: 'error'; readonly message: string; readonly where?: string }
   /** The node is exiting. */
@@ -110,6 +115,7 @@ export const EVENT_NAMES: readonly EventName[] = [
   'snapshot-installed',
   'wal-truncated',
   'dropped-datagrams',
+  'unsafe',
   'error',
   'stop',
 ];
@@ -128,6 +134,7 @@ export type NodeLogLine = LogLineBase & NodeEvent;
 const DEFAULT_LEVEL: Partial<Record<EventName, LogLevel>> = {
   'wal-truncated': 'warn',
   'dropped-datagrams': 'warn',
+  unsafe: 'warn',
   error: 'error',
 };
 

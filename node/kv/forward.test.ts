@@ -208,6 +208,21 @@ describe('Forwarder', () => {
     expect(f.counters).toMatchObject({ malformed: 2, replied: 1 });
   });
 
+  it('answers -TIMEOUT at once for what waits on a leader it gave up on, and only that', async () => {
+    const { f, answer } = setup();
+    const old = f.forward('n2', command);
+    const other = f.forward('n3', command);
+    f.abandon('n2');
+    expect(formatValue(await old)).toMatch(
+      /^-TIMEOUT forwarded to n2, which stopped being the leader/,
+    );
+    expect(f.inFlight).toBe(1);
+    answer('n2', 101); // its late reply changes nothing
+    answer('n3', 102, resp.integer(1));
+    expect(formatValue(await other)).toBe(':1');
+    expect(f.counters).toMatchObject({ abandoned: 1, late: 1, replied: 1 });
+  });
+
   it('answers -TIMEOUT to everything waiting when closed', async () => {
     const { f } = setup();
     const p = f.forward('n2', command);

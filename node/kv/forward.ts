@@ -127,6 +127,8 @@ export interface ForwarderCounters {
   forwarded: number;
   replied: number;
   timedOut: number;
+  /** Given up when this node learned of another leader: answered -TIMEOUT early. */
+  abandoned: number;
   /** The transport could not send: answered -TRYAGAIN. */
   notSent: number;
   /** A reply to no waiting request (after its timeout, or of an earlier boot). */
@@ -152,6 +154,7 @@ export class Forwarder {
     forwarded: 0,
     replied: 0,
     timedOut: 0,
+    abandoned: 0,
     notSent: 0,
     late: 0,
     malformed: 0,
@@ -212,6 +215,25 @@ export class Forwarder {
     clearTimeout(w.timer);
     this.counters.replied++;
     w.resolve(rep.reply);
+  }
+
+  /**
+   * `leader` is no longer the leader this node knows (it lost an election or
+   * died): requests waiting on it are answered -TIMEOUT now rather than at
+   * their deadline. Their outcome stays unknown; a reply arriving later is late.
+   */
+  abandon(leader: NodeId): void {
+    for (const [id, w] of this.waiting) {
+      if (w.to !== leader) continue;
+      clearTimeout(w.timer);
+      this.waiting.delete(id);
+      this.counters.abandoned++;
+      w.resolve(
+        resp.error(
+          `TIMEOUT forwarded to ${leader}, which stopped being the leader before replying`,
+        ),
+      );
+    }
   }
 
   /** Answers everything still waiting with -TIMEOUT (it was forwarded): for shutdown. */

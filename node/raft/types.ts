@@ -1,6 +1,7 @@
 /**
  * The data Raft keeps and persists. Shared by the core, storage, transport and
- * the simulator; the core's messages and its driver API live beside this file.
+ * the simulator; the core's messages live in messages.ts, its inputs and
+ * outputs in ready.ts and core.ts, the driver in raft.ts.
  */
 
 /** A node's name in the cluster: `n1`, `n2`, ... */
@@ -41,3 +42,39 @@ export interface Snapshot {
   /** The state machine's bytes, as the snapshooter produced them. */
   readonly data: Uint8Array;
 }
+
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
+
+/** Volatile state, reported when it changes (for logs and status). */
+export interface SoftState {
+  readonly role: Role;
+  readonly leader: NodeId | null;
+  readonly term: number;
+}
+
+/** Why a read could not be served; the caller may retry elsewhere or later. */
+export type ReadFailure =
+  /** No leader is known (an election is in progress or this node is cut off). */
+  | 'no-leader'
+  /** Leadership changed or was lost before the read was confirmed. */
+  | 'leader-changed'
+  /** The leader did not answer a follower's request in time. */
+  | 'timeout';
+
+/**
+ * The answer to `readIndex(requestId)`. When `ok`, the state machine has applied
+ * at least `index`, and reading it now is linearizable.
+ */
+export type ReadState =
+  | { readonly requestId: number; readonly ok: true; readonly index: number }
+  | { readonly requestId: number; readonly ok: false; readonly reason: ReadFailure };
+
+/** What `propose` returns: the entry's place in the log, or where to go instead. */
+export type ProposeResult =
+  | { readonly ok: true; readonly index: number; readonly term: number }
+  | {
+      readonly ok: false;
+      readonly reason: 'not-leader' | 'too-large';
+      /** The leader this node knows of, if any (for a redirect). */
+      readonly leader: NodeId | null;
+    };

@@ -1,0 +1,257 @@
+/**
+ * Chunked transfers: snapshots to a follower that needs compacted entries,
+ * and single entries too large for one append. Each chunk is acknowledged by
+ * (snapshot index and term | entry index and term, contiguous bytes held), so a
+ * lost datagram costs one chunk, and chunks of a different snapshot restart
+ * the reception.
+ */
+import { ChunkReceiver, ChunkSender } from './chunks.js';
+import { encodedLength, payloadRoom } from './codec.js';
+import { MAX_NUMBER } from './messages.js';
+import type { EntryChunk, EntryChunkAck, SnapshotAck, SnapshotChunk } from './messages.js';
+import type { Progress } from './progress.js';
+import { appendMatching, rejectAppend, reply } from './replication.js';
+import type { CoreState } from './state.js';
+
+/** Payload bytes per chunk so that a chunk message never exceeds maxMessageLength. */
+function chunkSize(s: CoreState, emptyChunkLength: number): number {
+  // emptyChunkLength counts one byte for the empty payload's length prefix.
+  const room = s.cfg.maxMessageLength - (emptyChunkLength - 1);
+  return Math.max(1, Math.min(s.cfg.chunkLength, payloadRoom(room)));
+}
+
+export function startSnapshot(s: CoreState, peer: string, pr: Progress): void {
+  const snapshot = s.snapshot;
+  if (snapshot === null) return; // cannot happen: entries are only compacted into a snapshot
+  const total = snapshot.data.length;
+  const size = chunkSize(
+    s,
+    encodedLength({
+      type: 'snapshotChunk',
+      from: s.id,
+      to: peer,
+      term: s.term,
+      meta: snapshot.meta,
+      total,
+      offset: total,
+      data: new Uint8Array(0),
+    }),
+  );
+  pr.becomeSnapshot({ snapshot, sender: new ChunkSender(total, size, s.cfg.maxInflight) });
+  sendSnapshotChunks(s, peer, pr);
+}
+
+export function sendSnapshotChunks(s: CoreState, peer: string, pr: Progress): void {
+  const tx = pr.snapshotTx;
+  if (tx === null || pr.paused) return;
+  const { meta, data } = tx.snapshot;
+  for (const [offset, len] of tx.sender.take()) {
+    const m: Omit<SnapshotChunk, 'from' | 'term'> = {
+      type: 'snapshotChunk',
+      to: peer,
+      meta,
+      total: data.length,
+      offset,
+      data: data.subarray(offset, offset + len),
+    };
+    s.send(m);
+  }
+}
+
+export function startEntryTransfer(s: CoreState, peer: string, pr: Progress, index: number): void {
+  const entry = s.log.entry(index);
+  const prevTerm = s.log.term(index - 1);
+  if (entry === undefined || prevTerm === undefined) return;
+  const total = entry.data.length;
+  const size = chunkSize(
+    s,
+    encodedLength({
+      type: 'entryChunk',
+      from: s.id,
+      to: peer,
+      term: s.term,
+      prevIndex: index - 1,
+      prevTerm,
+      commit: MAX_NUMBER, // the commit index grows during the transfer
+      entryTerm: entry.term,
+      kind: entry.kind,
+      total,
+      offset: total,
+      data: new Uint8Array(0),
+    }),
+  );
+  pr.entryTx = {
+    index,
+    term: entry.term,
+    sender: new ChunkSender(total, size, s.cfg.maxInflight),
+  };
+  sendEntryChunks(s, peer, pr);
+}
+
+export function sendEntryChunks(s: CoreState, peer: string, pr: Progress): void {
+  const tx = pr.entryTx;
+  if (tx === null || pr.paused) return;
+  const entry = s.log.entry(tx.index);
+  const prevTerm = s.log.term(tx.index - 1);
+  if (entry === undefined || entry.term !== tx.term || prevTerm === undefined) {
+    // Compacted meanwhile: the follower will need a snapshot instead.
+    pr.becomeProbe();
+    return;
+  }
+  for (const [offset, len] of tx.sender.take()) {
+    const m: Omit<EntryChunk, 'from' | 'term'> = {
+      type: 'entryChunk',
+      to: peer,
+      prevIndex: tx.index - 1,
+      prevTerm,
+      commit: s.log.committed,
+      entryTerm: entry.term,
+      kind: entry.kind,
+      total: entry.data.length,
+      offset,
+      data: entry.data.subarray(offset, offset + len),
+    };
+    s.send(m);
+  }
+  if (pr.state === 'probe') pr.probeSent = true;
+}
+
+export function handleSnapshotChunk(s: CoreState, m: SnapshotChunk): void {
+  const { meta } = m;
+  if (meta.index <= s.log.committed) {
+    // We already hold everything up to there; tell the leader how far we are.
+    s.snapshotRx = null;
+    reply(s, m.from, true, s.log.committed);
+    return;
+  }
+  let rx = s.snapshotRx;
+  if (rx === null || rx.meta.index !== meta.index || rx.meta.term !== meta.term) {
+    // A different snapshot: start over if it is at least as new as the one in progress.
+    if (m.offset !== 0 || (rx !== null && meta.index < rx.meta.index)) {
+      ackSnapshot(s, m, 0);
+      return;
+    }
+    rx = { meta, rx: new ChunkReceiver(m.total) };
+    s.snapshotRx = rx;
+  }
+  if (rx.rx.total !== m.total) {
+    s.drop('outOfRange');
+    return;
+  }
+  rx.rx.accept(m.offset, m.data);
+  if (!rx.rx.complete) {
+    ackSnapshot(s, m, rx.rx.received);
+    return;
+  }
+  s.snapshotRx = null;
+  if (s.log.matchTerm(meta.index, meta.term)) {
+    // Our log already has the snapshot's last entry: keep the log, just commit.
+    s.log.commitTo(meta.index);
+  } else {
+    const snapshot = { meta, data: rx.rx.buf };
+    s.log.install(snapshot);
+    s.snapshot = snapshot;
+    s.entryRx = null;
+  }
+  // Queued now, sent after the Ready that persists the snapshot.
+  reply(s, m.from, true, meta.index);
+}
+
+function ackSnapshot(s: CoreState, m: SnapshotChunk, offset: number): void {
+  const ack: Omit<SnapshotAck, 'from' | 'term'> = {
+    type: 'snapshotAck',
+    to: m.from,
+    index: m.meta.index,
+    snapshotTerm: m.meta.term,
+    offset,
+  };
+  s.send(ack);
+}
+
+export function handleSnapshotAck(s: CoreState, m: SnapshotAck): void {
+  const pr = s.progress.get(m.from);
+  const tx = pr?.snapshotTx;
+  if (pr === undefined || tx === null || tx === undefined) return;
+  if (tx.snapshot.meta.index !== m.index || tx.snapshot.meta.term !== m.snapshotTerm) return;
+  if (m.offset > tx.sender.total) {
+    s.drop('outOfRange');
+    return;
+  }
+  pr.recentActive = true;
+  pr.paused = false;
+  tx.sender.ack(m.offset);
+  sendSnapshotChunks(s, m.from, pr);
+}
+
+export function handleEntryChunk(s: CoreState, m: EntryChunk): void {
+  const index = m.prevIndex + 1;
+  if (index <= s.log.committed || s.log.matchTerm(index, m.entryTerm)) {
+    // Already held (a resent chunk whose final ack was lost): by log matching,
+    // our log agrees with the leader's up to there.
+    s.entryRx = null;
+    const held = s.log.matchTerm(index, m.entryTerm) ? index : 0;
+    reply(s, m.from, true, Math.max(s.log.committed, held));
+    return;
+  }
+  let rx = s.entryRx;
+  if (m.offset === 0) {
+    if (!s.log.matchTerm(m.prevIndex, m.prevTerm)) {
+      s.entryRx = null;
+      rejectAppend(s, m.from, m.prevIndex, m.prevTerm);
+      return;
+    }
+    if (rx === null || rx.index !== index || rx.term !== m.entryTerm || rx.rx.total !== m.total) {
+      rx = { index, term: m.entryTerm, kind: m.kind, rx: new ChunkReceiver(m.total) };
+      s.entryRx = rx;
+    }
+  } else if (
+    rx === null ||
+    rx.index !== index ||
+    rx.term !== m.entryTerm ||
+    rx.rx.total !== m.total
+  ) {
+    ackEntry(s, m, 0);
+    return;
+  }
+  rx.rx.accept(m.offset, m.data);
+  if (!rx.rx.complete) {
+    ackEntry(s, m, rx.rx.received);
+    return;
+  }
+  s.entryRx = null;
+  if (!s.log.matchTerm(m.prevIndex, m.prevTerm)) {
+    rejectAppend(s, m.from, m.prevIndex, m.prevTerm);
+    return;
+  }
+  const entry = { index, term: rx.term, kind: rx.kind, data: rx.rx.buf };
+  const lastNew = appendMatching(s, [entry], m.prevIndex);
+  if (lastNew === null) return;
+  s.log.commitTo(Math.min(m.commit, lastNew));
+  reply(s, m.from, true, lastNew);
+}
+
+function ackEntry(s: CoreState, m: EntryChunk, offset: number): void {
+  const ack: Omit<EntryChunkAck, 'from' | 'term'> = {
+    type: 'entryChunkAck',
+    to: m.from,
+    index: m.prevIndex + 1,
+    entryTerm: m.entryTerm,
+    offset,
+  };
+  s.send(ack);
+}
+
+export function handleEntryChunkAck(s: CoreState, m: EntryChunkAck): void {
+  const pr = s.progress.get(m.from);
+  const tx = pr?.entryTx;
+  if (pr === undefined || tx === null || tx === undefined) return;
+  if (tx.index !== m.index || tx.term !== m.entryTerm) return;
+  if (m.offset > tx.sender.total) {
+    s.drop('outOfRange');
+    return;
+  }
+  pr.recentActive = true;
+  pr.paused = false;
+  tx.sender.ack(m.offset);
+  sendEntryChunks(s, m.from, pr);
+}
