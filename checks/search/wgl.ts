@@ -1,0 +1,504 @@
+/**
+ * Wing-Gong-Lowe linearizability search over one partition (one key), with Lowe's
+ * cache of explored (linearized set, state) configurations, as Porcupine does it.
+ *
+ * The history is a doubly-linked list of call and return entries in real-time order.
+ * The search walks from the head: at a call it tries to apply the operation to the
+ * model; if that is legal and the resulting configuration is new, it lifts the
+ * op's call and return out of the list and starts again from the head; at a return
+ * (an op that had to be placed by now and was not) it backtracks. Operations that
+ * may never have completed have no return entry: they may take effect at any point
+ * after their call, or never. The list empties of returns exactly when every
+ * completed op is placed: the history is linearizable.
+ *
+ * Speed: the list, the bitset, the stacks and the Zobrist hashes of the linearized
+ * set are typed arrays; model states are interned to integers, so a configuration
+ * is (bitset window, state id) and one step is a memoised model call.
+ */
+import { ADDED, ConfigCache, FULL } from './config-cache.js';
+import type { MemoryBudget } from './config-cache.js';
+import { ILLEGAL } from '../models/model.js';
+import type { Model, ModelOp } from '../models/model.js';
+import type { Value } from '../history.js';
+
+export interface SearchInput {
+  readonly modelOps: readonly ModelOp[];
+  /** Event positions; `ret` -1: no return (may take effect later, or never). */
+  readonly call: readonly number[];
+  readonly ret: readonly number[];
+  /**
+   * Ops that never change the state where they are legal (reads, cas mismatches).
+   * Placing one as soon as it is legal loses nothing, so the search never tries
+   * alternatives to it: it commits.
+   */
+  readonly observer?: readonly boolean[];
+}
+
+export interface SearchOptions {
+  /** Date.now() after which the search gives up. */
+  readonly deadline: number;
+  /** Lowe's configuration cache; off only to measure what it buys. */
+  readonly cache: boolean;
+  /** Memory the configuration caches may use before the search gives up. */
+  readonly memory: MemoryBudget;
+}
+
+export type SearchOutcome = 'valid' | 'invalid' | 'timeout' | 'memory';
+
+export interface SearchResult {
+  readonly outcome: SearchOutcome;
+  /**
+   * valid: a linearization (partition-local op indices; `maybe` ops that never took
+   * effect are absent); otherwise the longest linearizable prefix found.
+   */
+  readonly order: number[];
+  /** invalid: the op that could not be placed after that prefix; otherwise -1. */
+  readonly stuck: number;
+  /** Model steps computed (memo misses) and configurations cached. */
+  readonly steps: number;
+  readonly configs: number;
+}
+
+const HEAD = 0;
+/** Up to this many states, transitions are memoised in a table indexed by (op, state). */
+const DENSE_STATES = 64;
+const RECENT_BITS = 14;
+const RECENT_MASK = (1 << RECENT_BITS) - 1;
+
+/** Searches one partition to the end (or the deadline). */
+export function searchPartition(
+  input: SearchInput,
+  model: Model,
+  initial: Value,
+  options: SearchOptions,
+): SearchResult {
+  const search = new PartitionSearch(input, model, initial, options);
+  while (search.run(1 << 30) === 'paused');
+  return search.result();
+}
+
+/**
+ * A WGL search that can stop after a number of iterations and resume, so that many
+ * keys can share a thread fairly: a key whose search is hard must not delay the
+ * discovery that another key is not linearizable.
+ */
+export class PartitionSearch {
+  readonly size: number;
+  private readonly ops: readonly ModelOp[];
+  private readonly tail: number;
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly entryOp: Int32Array;
+  private readonly isCall: Uint8Array;
+  private readonly callEntry: Int32Array;
+  private readonly retEntry: Int32Array;
+  private readonly z1: Int32Array;
+  private readonly z2: Int32Array;
+  private readonly bits: Int32Array;
+  private readonly cache: ConfigCache | undefined;
+  private readonly stackOp: Int32Array;
+  private readonly stackState: Int32Array;
+  private readonly best: Int32Array;
+  /** For an op with no return: the previous identical one (-1: none). */
+  private readonly twin: Int32Array;
+  private readonly open: Uint8Array;
+  private readonly observer: Uint8Array;
+  private readonly hasObservers: boolean;
+  /** 1 where the stack frame is a committed observer. */
+  private readonly stackForced: Uint8Array;
+
+  // Model states interned to ids (by the model's hash and equality), each with two
+  // random words for the configuration hash.
+  private readonly states: unknown[] = [];
+  private readonly stateIds = new Map<number, number | number[]>();
+  private sz1 = new Int32Array(64);
+  private sz2 = new Int32Array(64);
+  private seed = 0x2545f491;
+
+  // Transition memo: dense[op * DENSE_STATES + state] = next state + 2 (1: illegal,
+  // 0: not known yet) while states are few; then, per op, the last state it was
+  // tried in (the search retries an op in the same state often, and a big table
+  // would cost a cache miss per lookup).
+  private dense: Int32Array | undefined;
+  private readonly lastFrom: Int32Array;
+  private readonly lastTo: Int32Array;
+  /** A second level: a direct-mapped table of [op, state, next + 2], small enough for the L2 cache. */
+  private readonly recent = new Int32Array(3 << RECENT_BITS);
+  private steps = 0;
+
+  // Search position, saved between runs.
+  private state: number;
+  private entry: number;
+  private h1 = 0;
+  private h2 = 0;
+  private hi = -1;
+  private depth = 0;
+  private bestDepth = -1;
+  private bestStuck = -1;
+  private low = 0;
+  private outcome: SearchOutcome | undefined;
+  /** 0: looking for a legal observer to commit to; 1: trying every candidate. */
+  private mode = 0;
+
+  constructor(
+    input: SearchInput,
+    private readonly model: Model,
+    initial: Value,
+    private readonly options: SearchOptions,
+  ) {
+    const ops = input.modelOps;
+    const n = ops.length;
+    this.ops = ops;
+    this.size = n;
+
+    // Entries in event order: a call per op, a return per op that has one.
+    let e = 0;
+    for (let i = 0; i < n; i++) e += (input.ret[i] as number) >= 0 ? 2 : 1;
+    const positions = new Float64Array(e);
+    const owners = new Int32Array(e);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      positions[k] = input.call[i] as number;
+      owners[k++] = i;
+      const r = input.ret[i] as number;
+      if (r >= 0) {
+        positions[k] = r;
+        owners[k++] = ~i;
+      }
+    }
+    const sorted = Array.from({ length: e }, (_, j) => j).sort(
+      (a, b) => (positions[a] as number) - (positions[b] as number),
+    );
+    this.tail = e + 1;
+    this.next = new Int32Array(e + 2);
+    this.prev = new Int32Array(e + 2);
+    this.entryOp = new Int32Array(e + 2);
+    this.isCall = new Uint8Array(e + 2);
+    this.callEntry = new Int32Array(n);
+    this.retEntry = new Int32Array(n);
+    for (let j = 0; j < e; j++) {
+      const id = j + 1;
+      const owner = owners[sorted[j] as number] as number;
+      if (owner >= 0) {
+        this.entryOp[id] = owner;
+        this.isCall[id] = 1;
+        this.callEntry[owner] = id;
+      } else {
+        this.entryOp[id] = ~owner;
+        this.retEntry[~owner] = id;
+      }
+    }
+    for (let j = 0; j <= e; j++) {
+      this.next[j] = j + 1;
+      this.prev[j + 1] = j;
+    }
+
+    // Ops without a return that do the same thing are interchangeable: the search
+    // only ever places the earliest unplaced one of them (symmetry reduction).
+    this.open = new Uint8Array(n);
+    this.twin = new Int32Array(n).fill(-1);
+    const lastTwin = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      if ((input.ret[i] as number) >= 0) continue;
+      this.open[i] = 1;
+      const op = ops[i] as ModelOp;
+      const sig = `${op.f}\u0000${op.kind}\u0000${JSON.stringify(op.value)}`;
+      this.twin[i] = lastTwin.get(sig) ?? -1;
+      lastTwin.set(sig, i);
+    }
+
+    this.observer = new Uint8Array(n);
+    let observers = 0;
+    for (let i = 0; i < n; i++) {
+      if (input.observer?.[i] === true) {
+        this.observer[i] = 1;
+        observers++;
+      }
+    }
+    this.hasObservers = observers > 0;
+    this.stackForced = new Uint8Array(n);
+
+    this.z1 = new Int32Array(n);
+    this.z2 = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      this.z1[i] = this.rand();
+      this.z2[i] = this.rand();
+    }
+    this.dense = new Int32Array(n * DENSE_STATES);
+    this.lastFrom = new Int32Array(n).fill(-1);
+    this.lastTo = new Int32Array(n);
+    this.bits = new Int32Array((n + 31) >>> 5);
+    this.cache = options.cache ? new ConfigCache(options.memory) : undefined;
+    this.stackOp = new Int32Array(n);
+    this.stackState = new Int32Array(n);
+    this.best = new Int32Array(n);
+    this.state = this.intern(model.init(initial));
+    this.entry = this.next[HEAD] as number;
+    this.mode = this.hasObservers ? 0 : 1;
+    if (n === 0) this.outcome = 'valid';
+  }
+
+  private rand(): number {
+    let s = this.seed;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    this.seed = s;
+    return s | 0;
+  }
+
+  private intern(s: unknown): number {
+    const model = this.model;
+    const h = model.hash(s);
+    const found = this.stateIds.get(h);
+    if (found !== undefined) {
+      if (typeof found === 'number') {
+        if (model.equals(this.states[found], s)) return found;
+      } else {
+        for (const id of found) if (model.equals(this.states[id], s)) return id;
+      }
+    }
+    const id = this.states.length;
+    this.states.push(s);
+    if (found === undefined) this.stateIds.set(h, id);
+    else if (typeof found === 'number') this.stateIds.set(h, [found, id]);
+    else found.push(id);
+    if (id >= this.sz1.length) {
+      const a = new Int32Array(this.sz1.length * 2);
+      a.set(this.sz1);
+      this.sz1 = a;
+      const b = new Int32Array(this.sz2.length * 2);
+      b.set(this.sz2);
+      this.sz2 = b;
+    }
+    this.sz1[id] = this.rand();
+    this.sz2[id] = this.rand();
+    if (id >= DENSE_STATES) this.dense = undefined;
+    return id;
+  }
+
+  /** The state `op` leads to from state `s`, or -1 when it cannot take effect there. */
+  private step(s: number, op: number): number {
+    const dense = this.dense;
+    if (dense !== undefined) {
+      const known = dense[op * DENSE_STATES + s] as number;
+      if (known !== 0) return known - 2;
+    } else if (this.lastFrom[op] === s) {
+      return this.lastTo[op] as number;
+    } else {
+      const at = (slotOf(op, s) & RECENT_MASK) * 3;
+      const recent = this.recent;
+      if (recent[at] === op && recent[at + 1] === s) {
+        const to = (recent[at + 2] as number) - 2;
+        this.lastFrom[op] = s;
+        this.lastTo[op] = to;
+        return to;
+      }
+    }
+    this.steps++;
+    const from = this.states[s];
+    const r = this.model.step(from, this.ops[op] as ModelOp);
+    const to = r === ILLEGAL ? -1 : r === from ? s : this.intern(r);
+    // intern may have retired the dense table.
+    if (this.dense !== undefined) this.dense[op * DENSE_STATES + s] = to + 2;
+    else {
+      const at = (slotOf(op, s) & RECENT_MASK) * 3;
+      this.recent[at] = op;
+      this.recent[at + 1] = s;
+      this.recent[at + 2] = to + 2;
+    }
+    this.lastFrom[op] = s;
+    this.lastTo[op] = to;
+    return to;
+  }
+
+  /** Searches for up to `budget` iterations; 'paused' when it has not finished. */
+  run(budget: number): SearchOutcome | 'paused' {
+    if (this.outcome !== undefined) return this.outcome;
+    const { next, prev, entryOp, isCall, callEntry, retEntry, z1, z2, bits, cache } = this;
+    const { stackOp, stackState, stackForced, best, open, twin, observer } = this;
+    const TAIL = this.tail;
+    const n = this.size;
+    const deadline = this.options.deadline;
+    const firstMode = this.hasObservers ? 0 : 1;
+    let { state, entry, h1, h2, hi, depth, bestDepth, bestStuck, low, mode } = this;
+    let outcome: SearchOutcome | undefined;
+
+    const lift = (op: number): void => {
+      const c = callEntry[op] as number;
+      next[prev[c] as number] = next[c] as number;
+      prev[next[c] as number] = prev[c] as number;
+      const r = retEntry[op] as number;
+      if (r !== 0) {
+        next[prev[r] as number] = next[r] as number;
+        prev[next[r] as number] = prev[r] as number;
+      }
+    };
+    const unlift = (op: number): void => {
+      const r = retEntry[op] as number;
+      if (r !== 0) {
+        next[prev[r] as number] = r;
+        prev[next[r] as number] = r;
+      }
+      const c = callEntry[op] as number;
+      next[prev[c] as number] = c;
+      prev[next[c] as number] = c;
+    };
+
+    let iterations = 0;
+    while (iterations < budget) {
+      if ((++iterations & 0xfff) === 0 && Date.now() > deadline) {
+        outcome = 'timeout';
+        break;
+      }
+      if (entry === TAIL) {
+        // No return entry is left: every completed op is placed.
+        outcome = 'valid';
+        break;
+      }
+      let deadEnd = false;
+      if (isCall[entry] === 1) {
+        const op = entryOp[entry] as number;
+        if (mode === 0 && observer[op] === 0) {
+          entry = next[entry] as number;
+          continue;
+        }
+        let to = this.step(state, op);
+        if (open[op] === 1 && to >= 0) {
+          // An op that may never have happened and would change nothing here is
+          // better left unplaced; and of identical ones, only the first is placed.
+          const t = twin[op] as number;
+          if (to === state || (t >= 0 && ((bits[t >>> 5] as number) & (1 << (t & 31))) === 0))
+            to = -1;
+        }
+        if (to >= 0) {
+          const w = op >>> 5;
+          const bit = 1 << (op & 31);
+          bits[w] = (bits[w] as number) | bit;
+          const oldHi = hi;
+          if (w > hi) hi = w;
+          lift(op);
+          const nh1 = h1 ^ (z1[op] as number);
+          const nh2 = h2 ^ (z2[op] as number);
+          let fresh = true;
+          if (cache !== undefined) {
+            const first = next[HEAD] as number;
+            const lo = (first === TAIL ? n : (entryOp[first] as number)) >>> 5;
+            const added = cache.add(
+              nh1 ^ (this.sz1[to] as number),
+              nh2 ^ (this.sz2[to] as number),
+              to,
+              bits,
+              lo,
+              hi,
+            );
+            if (added === FULL) {
+              outcome = 'memory';
+              break;
+            }
+            fresh = added === ADDED;
+          }
+          if (fresh) {
+            stackOp[depth] = op;
+            stackState[depth] = state;
+            stackForced[depth] = mode === 0 ? 1 : 0;
+            depth++;
+            state = to;
+            h1 = nh1;
+            h2 = nh2;
+            entry = next[HEAD] as number;
+            mode = firstMode;
+            continue;
+          }
+          unlift(op);
+          bits[w] = bits[w] & ~bit;
+          hi = oldHi;
+          // Committing to this observer leads to an explored failure: so does this node.
+          if (mode === 0) deadEnd = true;
+        }
+        if (!deadEnd) {
+          entry = next[entry] as number;
+          continue;
+        }
+      } else if (mode === 0) {
+        // No legal observer here: try every candidate.
+        mode = 1;
+        entry = next[HEAD] as number;
+        continue;
+      } else {
+        // An op that had to be placed by now was not: record the prefix.
+        if (depth > bestDepth) {
+          for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
+          low = depth;
+          bestDepth = depth;
+          bestStuck = entryOp[entry] as number;
+        }
+      }
+      // Backtrack, past committed observers (their node has no other choice).
+      for (;;) {
+        if (depth === 0) {
+          outcome = 'invalid';
+          break;
+        }
+        depth--;
+        if (depth < low) low = depth;
+        const op = stackOp[depth] as number;
+        state = stackState[depth] as number;
+        h1 ^= z1[op] as number;
+        h2 ^= z2[op] as number;
+        unlift(op);
+        const w = op >>> 5;
+        bits[w] = (bits[w] as number) & ~(1 << (op & 31));
+        while (hi >= 0 && bits[hi] === 0) hi--;
+        if (stackForced[depth] === 0) {
+          entry = next[callEntry[op] as number] as number;
+          mode = 1;
+          break;
+        }
+      }
+      if (outcome !== undefined) break;
+    }
+    Object.assign(this, { state, entry, h1, h2, hi, depth, bestDepth, bestStuck, low, mode });
+    this.outcome = outcome;
+    if (outcome !== undefined) this.cache?.release();
+    return outcome ?? 'paused';
+  }
+
+  /** Gives up (the deadline passed elsewhere): frees the cache; the outcome is a timeout. */
+  abandon(): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = 'timeout';
+    this.cache?.release();
+  }
+
+  /** The result; meaningful once `run` has returned an outcome (or after `abandon`). */
+  result(): SearchResult {
+    const outcome = this.outcome ?? 'timeout';
+    const configs = this.cache?.size ?? 0;
+    if (outcome === 'valid') {
+      return {
+        outcome,
+        order: Array.from(this.stackOp.subarray(0, this.depth)),
+        stuck: -1,
+        steps: this.steps,
+        configs,
+      };
+    }
+    return {
+      outcome,
+      order: Array.from(this.best.subarray(0, Math.max(0, this.bestDepth))),
+      stuck: outcome === 'invalid' ? this.bestStuck : -1,
+      steps: this.steps,
+      configs,
+    };
+  }
+}
+
+/** Mixes (op, state) into a slot number (murmur3's finalizer). */
+function slotOf(op: number, state: number): number {
+  let h = Math.imul(op, 0x9e3779b1) ^ state;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h ^ (h >>> 16);
+}
