@@ -40,7 +40,7 @@ run: deps build
 	$(RAFTBED) --help
 
 bench: deps build
-	@echo "no benchmarks yet"
+	@for f in $$(find dist -name '*.bench.js' | sort); do echo "== $$f"; node $$f || exit 1; done
 
 clean:
 	rm -rf dist .raftbed
