@@ -34,9 +34,10 @@ export interface CheckOptions {
   readonly maxCacheBytes?: number;
   /** Worker threads for keyed histories: 'auto' (default) uses them for big ones. */
   readonly workers?: number | 'auto';
-  /** Baselines for benchmarks: without Lowe's cache, or without splitting by key. */
+  /** Baselines for benchmarks and tests: without Lowe's cache, without splitting by key, plain WGL. */
   readonly cache?: boolean;
   readonly partition?: boolean;
+  readonly reductions?: boolean;
 }
 
 /** An operation as reported in results: enough to find it in the file. */
@@ -120,12 +121,14 @@ export async function checkLinearizability(
           deadline,
           cache,
           memoryBytes,
+          reductions: options.reductions !== false,
           count: concurrency,
         })
       : searchHere(partitions, searchModel, initial, {
           deadline,
           cache,
           memory: new MemoryBudget(memoryBytes),
+          reductions: options.reductions !== false,
         });
 
   const base = { model: model.name, ops: checked, keys: partitions.length };
@@ -203,6 +206,7 @@ interface WorkerPlan {
   readonly deadline: number;
   readonly cache: boolean;
   readonly memoryBytes: number;
+  readonly reductions: boolean;
   readonly count: number;
 }
 
@@ -237,6 +241,7 @@ async function searchInWorkers(
           deadline: plan.deadline,
           cache: plan.cache,
           memoryBytes: plan.memoryBytes,
+          reductions: plan.reductions,
           ids,
           inputs: ids.map((id) => {
             const p = partitions[id] as Partition;

@@ -38,6 +38,8 @@ export class EdnChar {
 export interface EdnSeq {
   readonly kind: 'list' | 'vector' | 'set';
   readonly items: Edn[];
+  /** The line each item starts on. */
+  readonly itemLines: number[];
   readonly line: number;
 }
 
@@ -128,6 +130,11 @@ const NAMED_CHARS: Readonly<Record<string, string>> = {
 
 /** Reads every top-level form of `text`. */
 export function parseEdn(text: string, source: string): Edn[] {
+  return new EdnReader(text, source).readAll().items;
+}
+
+/** Reads every top-level form of `text`, with the line each starts on. */
+export function parseEdnLines(text: string, source: string): { items: Edn[]; itemLines: number[] } {
   return new EdnReader(text, source).readAll();
 }
 
@@ -140,17 +147,22 @@ class EdnReader {
     private readonly source: string,
   ) {}
 
-  readAll(): Edn[] {
-    const forms: Edn[] = [];
+  readAll(): { items: Edn[]; itemLines: number[] } {
+    const items: Edn[] = [];
+    const itemLines: number[] = [];
     for (;;) {
       this.skipSpace();
-      if (this.pos >= this.text.length) return forms;
+      if (this.pos >= this.text.length) return { items, itemLines };
       const c = this.text.charCodeAt(this.pos);
       if (c === R_PAREN || c === R_BRACKET || c === R_BRACE) {
         this.fail(`unmatched '${CLOSERS[c]}'`);
       }
+      const line = this.line;
       const form = this.readForm();
-      if (form !== DISCARDED) forms.push(form);
+      if (form !== DISCARDED) {
+        items.push(form);
+        itemLines.push(line);
+      }
     }
   }
 
@@ -214,6 +226,7 @@ class EdnReader {
     const line = this.line;
     this.pos++;
     const items: Edn[] = [];
+    const itemLines: number[] = [];
     for (;;) {
       this.skipSpace();
       if (this.pos >= this.text.length) {
@@ -222,13 +235,17 @@ class EdnReader {
       const c = this.text.charCodeAt(this.pos);
       if (c === close) {
         this.pos++;
-        return { kind, items, line };
+        return { kind, items, itemLines, line };
       }
       if (c === R_PAREN || c === R_BRACKET || c === R_BRACE) {
         this.fail(`'${CLOSERS[c]}' closes the ${kind} opened at line ${line}`);
       }
+      const itemLine = this.line;
       const form = this.readForm();
-      if (form !== DISCARDED) items.push(form);
+      if (form !== DISCARDED) {
+        items.push(form);
+        itemLines.push(itemLine);
+      }
     }
   }
 
@@ -367,7 +384,7 @@ class EdnReader {
     if (next === L_BRACE) {
       this.pos++;
       const set = this.readSeq('set', R_BRACE);
-      return { kind: 'set', items: set.items, line };
+      return { ...set, line };
     }
     if (next === UNDERSCORE) {
       this.pos += 2;

@@ -1,6 +1,6 @@
 import { HistoryError } from '../history.js';
 import type { Format, History, Value } from '../history.js';
-import { EdnChar, EdnSymbol, Keyword, ednGet, parseEdn, showEdn } from './edn.js';
+import { EdnChar, EdnSymbol, Keyword, ednGet, parseEdnLines, showEdn } from './edn.js';
 import type { Edn, EdnMap, EdnSeq } from './edn.js';
 import { EVENT_TYPES, Pairing } from './pairing.js';
 import type { EventType, RawEvent } from './pairing.js';
@@ -11,20 +11,15 @@ import type { EventType, RawEvent } from './pairing.js';
  * start at 0 and a read that returned nil observed nothing.
  */
 export function parseJepsenEdn(text: string, source: string, format: Format = 'edn'): History {
-  const forms = parseEdn(text, source);
-  const first = forms[0];
-  let maps: Edn[];
-  if (forms.length === 1 && isSeq(first)) {
-    maps = first.items;
-  } else {
-    maps = forms;
-  }
+  const top = parseEdnLines(text, source);
+  const first = top.items[0];
+  // One vector (or list) of ops, or ops one after another.
+  const { items: maps, itemLines } = top.items.length === 1 && isSeq(first) ? first : top;
   const pairing = new Pairing(source);
   const fs = new Set<string>();
   let anyKey = false;
-  for (const form of maps) {
-    const ev = readOp(form, source);
-    if (ev === undefined) continue;
+  for (let i = 0; i < maps.length; i++) {
+    const ev = readOp(maps[i] ?? null, itemLines[i] ?? 0, source);
     if (ev.process !== 'nemesis') {
       fs.add(ev.f);
       if (ev.key !== undefined) anyKey = true;
@@ -56,11 +51,7 @@ function isSeq(v: Edn | undefined): v is EdnSeq {
   );
 }
 
-function lineOf(v: Edn): number {
-  return typeof v === 'object' && v !== null && 'line' in v ? v.line : 0;
-}
-
-function readOp(form: Edn, source: string): RawEvent | undefined {
+function readOp(form: Edn, formLine: number, source: string): RawEvent {
   let map = form;
   // A record literal (#jepsen.history.Op{...}) reads as its map.
   while (typeof map === 'object' && map !== null && 'kind' in map && map.kind === 'tagged') {
@@ -69,7 +60,7 @@ function readOp(form: Edn, source: string): RawEvent | undefined {
   if (typeof map !== 'object' || map === null || !('kind' in map) || map.kind !== 'map') {
     throw new HistoryError(
       source,
-      lineOf(form),
+      formLine,
       `expected an operation map like {:type :invoke, :f :read, :process 0, :value nil}, got ${clip(showEdn(form))}`,
     );
   }

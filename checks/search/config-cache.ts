@@ -1,27 +1,21 @@
 /**
- * The set of configurations (linearized set, model state) the search has already
- * explored, as in Lowe's and Porcupine's WGL. A configuration is keyed by two
- * 32-bit Zobrist hashes maintained incrementally by the search, so adding one costs
- * O(1) hashing; only a hash match compares the bitsets.
+ * The configurations the search has explored and found to fail, as in Lowe's and
+ * Porcupine's WGL, with one strengthening for operations that may never have taken
+ * effect (`info` and never-completed ones, "maybe" ops).
  *
- * The linearized set is stored as a window of its bitset: every op before the first
- * unlinearized one is linearized, so words below `lo` are all ones and need not be
- * stored, and words above `hi` are zero. That keeps an entry a few words long even
- * when a partition has a million operations.
+ * A configuration is (C, M, s): the completed ops linearized, the maybe ops applied,
+ * the model state. If (C, M', s) failed and M' is a subset of M, then (C, M, s) fails
+ * too: it has the same ops left to place and fewer maybe ops to use. So entries are
+ * keyed by (C, s) and keep the maybe-sets that failed with it; a configuration is
+ * pruned when one of them is a subset of its own. Without maybe ops this is exactly
+ * Lowe's cache.
+ *
+ * (C, s) is found by two 32-bit Zobrist hashes that the search maintains as it goes,
+ * so adding costs O(1) hashing; only a hash match compares the bitsets. C is stored
+ * as a window of its bitset over the completed ops: every one before the first
+ * unlinearized one is linearized (words below `lo` are all ones) and words above
+ * `hi` are zero, so an entry stays a few words long however long the history.
  */
-
-export const PRESENT = 0;
-export const ADDED = 1;
-export const FULL = 2;
-export type AddResult = typeof PRESENT | typeof ADDED | typeof FULL;
-
-/**
- * A slot is [h1, h2, state + 1 (0: empty), lo, word count, w0, w1, w2]: windows of
- * up to three words (the common case) are compared without leaving the slot; a
- * longer one lives in the arena and w0 holds its offset.
- */
-const SLOT_INTS = 8;
-const INLINE_WORDS = 3;
 
 /** Memory shared by the caches of searches that run side by side in one thread. */
 export class MemoryBudget {
@@ -29,12 +23,25 @@ export class MemoryBudget {
   constructor(readonly max: number) {}
 }
 
+/**
+ * A slot is [h1, h2, state + 1 (0: empty), lo, word count, w0, w1, head]: windows of
+ * up to two words are compared without leaving the slot; a longer one lives in the
+ * arena and w0 holds its offset. `head` is the first maybe-set record (-1: none).
+ */
+const SLOT_INTS = 8;
+const INLINE_WORDS = 2;
+
 export class ConfigCache {
   private mask: number;
   private slots: Int32Array;
-  private arena: Int32Array;
-  private used = 0;
+  private arena = new Int32Array(0);
+  private arenaUsed = 0;
+  /** Maybe-set records: [next, count, index...]. */
+  private sets = new Int32Array(0);
+  private setsUsed = 0;
+  /** Entries (C, s) and maybe-sets stored. */
   size = 0;
+  records = 0;
 
   constructor(
     private readonly budget: MemoryBudget,
@@ -43,8 +50,12 @@ export class ConfigCache {
     const cap = 1 << Math.ceil(Math.log2(Math.max(16, capacity)));
     this.mask = cap - 1;
     this.slots = new Int32Array(cap * SLOT_INTS);
-    this.arena = new Int32Array(0);
     budget.used += this.bytes();
+  }
+
+  /** Bytes held. */
+  bytes(): number {
+    return (this.slots.length + this.arena.length + this.sets.length) * 4;
   }
 
   /** Gives the memory back to the budget; the cache is not used afterwards. */
@@ -52,26 +63,19 @@ export class ConfigCache {
     this.budget.used -= this.bytes();
     this.slots = new Int32Array(0);
     this.arena = new Int32Array(0);
+    this.sets = new Int32Array(0);
     this.mask = 0;
   }
 
-  /** Accounts for growing from `from` to `to` bytes, unless that passes the budget. */
-  private charge(from: number, to: number): boolean {
-    if (this.budget.used - from + to > this.budget.max) return false;
-    this.budget.used += to - from;
-    return true;
-  }
-
-  /** Bytes held by the table and the stored bitset windows. */
-  bytes(): number {
-    return this.slots.length * 4 + this.arena.length * 4;
-  }
-
-  /**
-   * Adds (h1, h2, state, bits[lo..hi]) unless present. FULL when storing it would
-   * pass the memory budget: the caller gives up with an unknown verdict.
-   */
-  add(h1: number, h2: number, state: number, bits: Int32Array, lo: number, hi: number): AddResult {
+  /** The slot holding (h1, h2, state, bits[lo..hi]), or the empty slot where it would go (~slot). */
+  private find(
+    h1: number,
+    h2: number,
+    state: number,
+    bits: Int32Array,
+    lo: number,
+    hi: number,
+  ): number {
     const n = hi >= lo ? hi - lo + 1 : 0;
     const tag = state + 1;
     const slots = this.slots;
@@ -80,7 +84,7 @@ export class ConfigCache {
     for (;;) {
       const at = i * SLOT_INTS;
       const s = slots[at + 2] as number;
-      if (s === 0) break;
+      if (s === 0) return ~i;
       if (
         slots[at] === h1 &&
         slots[at + 1] === h2 &&
@@ -96,41 +100,118 @@ export class ConfigCache {
           const off = slots[at + 5] as number;
           while (k < n && arena[off + k] === bits[lo + k]) k++;
         }
-        if (k === n) return PRESENT;
+        if (k === n) return i;
       }
       i = (i + 1) & mask;
     }
-    if ((this.size + 1) * 2 > mask + 1) {
-      if (!this.growTable()) return FULL;
-      return this.add(h1, h2, state, bits, lo, hi);
-    }
-    const at = i * SLOT_INTS;
-    if (n <= INLINE_WORDS) {
-      for (let k = 0; k < n; k++) slots[at + 5 + k] = bits[lo + k] as number;
-    } else {
-      if (this.used + n > this.arena.length && !this.growArena(this.used + n)) return FULL;
-      const off = this.used;
-      const arena = this.arena;
-      for (let k = 0; k < n; k++) arena[off + k] = bits[lo + k] as number;
-      this.used += n;
-      slots[at + 5] = off;
-    }
-    slots[at] = h1;
-    slots[at + 1] = h2;
-    slots[at + 2] = tag;
-    slots[at + 3] = lo;
-    slots[at + 4] = n;
-    this.size++;
-    return ADDED;
   }
 
-  private growArena(needed: number): boolean {
-    let size = Math.max(4096, this.arena.length * 2);
+  /**
+   * Is (C, M, s) known to fail: some failed (C, M', s) has M' within M? `maybeBits`
+   * is M as a bitset over the maybe ops.
+   */
+  dominated(
+    h1: number,
+    h2: number,
+    state: number,
+    bits: Int32Array,
+    lo: number,
+    hi: number,
+    maybeBits: Int32Array,
+  ): boolean {
+    const i = this.find(h1, h2, state, bits, lo, hi);
+    if (i < 0) return false;
+    const sets = this.sets;
+    let rec = this.slots[i * SLOT_INTS + 7] as number;
+    while (rec >= 0) {
+      const count = sets[rec + 1] as number;
+      let k = 0;
+      while (k < count) {
+        const m = sets[rec + 2 + k] as number;
+        if (((maybeBits[m >>> 5] as number) & (1 << (m & 31))) === 0) break;
+        k++;
+      }
+      if (k === count) return true;
+      rec = sets[rec] as number;
+    }
+    return false;
+  }
+
+  /**
+   * Records that (C, M, s) failed; M is `maybe[0..count)`. False when that would pass
+   * the memory budget: the caller gives up with an unknown verdict.
+   */
+  addFailed(
+    h1: number,
+    h2: number,
+    state: number,
+    bits: Int32Array,
+    lo: number,
+    hi: number,
+    maybe: Int32Array,
+    count: number,
+  ): boolean {
+    let i = this.find(h1, h2, state, bits, lo, hi);
+    if (i < 0) {
+      if ((this.size + 1) * 2 > this.mask + 1) {
+        if (!this.growTable()) return false;
+        i = this.find(h1, h2, state, bits, lo, hi);
+      }
+      i = ~i;
+      const n = hi >= lo ? hi - lo + 1 : 0;
+      const at = i * SLOT_INTS;
+      const slots = this.slots;
+      if (n <= INLINE_WORDS) {
+        for (let k = 0; k < n; k++) slots[at + 5 + k] = bits[lo + k] as number;
+      } else {
+        if (this.arenaUsed + n > this.arena.length) {
+          const grown = this.grow(this.arena, this.arenaUsed + n);
+          if (grown === undefined) return false;
+          this.arena = grown;
+        }
+        const off = this.arenaUsed;
+        for (let k = 0; k < n; k++) this.arena[off + k] = bits[lo + k] as number;
+        this.arenaUsed += n;
+        slots[at + 5] = off;
+      }
+      slots[at] = h1;
+      slots[at + 1] = h2;
+      slots[at + 2] = state + 1;
+      slots[at + 3] = lo;
+      slots[at + 4] = n;
+      slots[at + 7] = -1;
+      this.size++;
+    }
+    if (this.setsUsed + count + 2 > this.sets.length) {
+      const grown = this.grow(this.sets, this.setsUsed + count + 2);
+      if (grown === undefined) return false;
+      this.sets = grown;
+    }
+    const rec = this.setsUsed;
+    const at = i * SLOT_INTS;
+    this.sets[rec] = this.slots[at + 7] as number;
+    this.sets[rec + 1] = count;
+    for (let k = 0; k < count; k++) this.sets[rec + 2 + k] = maybe[k] as number;
+    this.setsUsed += count + 2;
+    this.slots[at + 7] = rec;
+    this.records++;
+    return true;
+  }
+
+  /** A copy of `from` with room for `needed` ints, charged to the budget. */
+  private grow(from: Int32Array, needed: number): Int32Array<ArrayBuffer> | undefined {
+    let size = Math.max(4096, from.length * 2);
     while (size < needed) size *= 2;
-    if (!this.charge(this.arena.length * 4, size * 4)) return false;
+    if (!this.charge(from.length * 4, size * 4)) return undefined;
     const next = new Int32Array(size);
-    next.set(this.arena.subarray(0, this.used));
-    this.arena = next;
+    next.set(from);
+    return next;
+  }
+
+  /** Accounts for growing from `from` to `to` bytes, unless that passes the budget. */
+  private charge(from: number, to: number): boolean {
+    if (this.budget.used - from + to > this.budget.max) return false;
+    this.budget.used += to - from;
     return true;
   }
 

@@ -15,7 +15,7 @@
  * set are typed arrays; model states are interned to integers, so a configuration
  * is (bitset window, state id) and one step is a memoised model call.
  */
-import { ADDED, ConfigCache, FULL } from './config-cache.js';
+import { ConfigCache } from './config-cache.js';
 import type { MemoryBudget } from './config-cache.js';
 import { ILLEGAL } from '../models/model.js';
 import type { Model, ModelOp } from '../models/model.js';
@@ -41,6 +41,11 @@ export interface SearchOptions {
   readonly cache: boolean;
   /** Memory the configuration caches may use before the search gives up. */
   readonly memory: MemoryBudget;
+  /**
+   * The search's reductions (committing to observers, symmetric and wasted maybe
+   * ops, completed ops before maybe ops); off only to test them against plain WGL.
+   */
+  readonly reductions?: boolean;
 }
 
 export type SearchOutcome = 'valid' | 'invalid' | 'timeout' | 'memory';
@@ -62,7 +67,7 @@ export interface SearchResult {
 const HEAD = 0;
 /** Up to this many states, transitions are memoised in a table indexed by (op, state). */
 const DENSE_STATES = 64;
-const RECENT_BITS = 14;
+const RECENT_BITS = 12;
 const RECENT_MASK = (1 << RECENT_BITS) - 1;
 
 /** Searches one partition to the end (or the deadline). */
@@ -77,10 +82,21 @@ export function searchPartition(
   return search.result();
 }
 
+/** Walk modes at a node: the order in which candidates are tried. */
+const OBSERVERS = 0;
+const COMPLETED = 1;
+const MAYBE = 2;
+
 /**
  * A WGL search that can stop after a number of iterations and resume, so that many
  * keys can share a thread fairly: a key whose search is hard must not delay the
  * discovery that another key is not linearizable.
+ *
+ * At each node the candidates (calls before the first remaining return) are tried
+ * in three passes: a legal observer (read) is committed to at once, since placing it
+ * now loses nothing; then completed ops; then maybe ops, so that a configuration is
+ * first reached with as few maybe ops used as possible and its supersets are pruned
+ * by the cache (see config-cache.ts).
  */
 export class PartitionSearch {
   readonly size: number;
@@ -92,53 +108,64 @@ export class PartitionSearch {
   private readonly isCall: Uint8Array;
   private readonly callEntry: Int32Array;
   private readonly retEntry: Int32Array;
+  /** Per op: 0 observer, 1 completed, 2 maybe (its walk pass). */
+  private readonly pass: Uint8Array;
+  /** Index among completed ops (-1 for maybe ops), and among maybe ops (-1 otherwise). */
+  private readonly cIndex: Int32Array;
+  private readonly mIndex: Int32Array;
+  /** For a maybe op: the previous identical one (-1: none). */
+  private readonly twin: Int32Array;
+  private readonly hasObservers: boolean;
+  private readonly hasMaybe: boolean;
+  private readonly completed: number;
   private readonly z1: Int32Array;
   private readonly z2: Int32Array;
-  private readonly bits: Int32Array;
+  /** Linearized completed ops (by cIndex) and applied maybe ops (by mIndex). */
+  private readonly cBits: Int32Array;
+  private readonly mBits: Int32Array;
+  private readonly mStack: Int32Array;
   private readonly cache: ConfigCache | undefined;
   private readonly stackOp: Int32Array;
   private readonly stackState: Int32Array;
+  /** The pass the frame's op was placed in (OBSERVERS: committed, no alternatives). */
+  private readonly stackPass: Uint8Array;
   private readonly best: Int32Array;
-  /** For an op with no return: the previous identical one (-1: none). */
-  private readonly twin: Int32Array;
-  private readonly open: Uint8Array;
-  private readonly observer: Uint8Array;
-  private readonly hasObservers: boolean;
-  /** 1 where the stack frame is a committed observer. */
-  private readonly stackForced: Uint8Array;
 
   // Model states interned to ids (by the model's hash and equality), each with two
   // random words for the configuration hash.
   private readonly states: unknown[] = [];
-  private readonly stateIds = new Map<number, number | number[]>();
+  /** Open addressing: [hash, id + 1] pairs (id + 1 = 0: empty). */
+  private stateSlots = new Int32Array(2 * 256);
+  private stateMask = 255;
   private sz1 = new Int32Array(64);
   private sz2 = new Int32Array(64);
   private seed = 0x2545f491;
 
   // Transition memo: dense[op * DENSE_STATES + state] = next state + 2 (1: illegal,
   // 0: not known yet) while states are few; then, per op, the last state it was
-  // tried in (the search retries an op in the same state often, and a big table
-  // would cost a cache miss per lookup).
+  // tried in, and a small direct-mapped table (a big one would cost a cache miss
+  // per lookup, more than recomputing).
   private dense: Int32Array | undefined;
   private readonly lastFrom: Int32Array;
   private readonly lastTo: Int32Array;
-  /** A second level: a direct-mapped table of [op, state, next + 2], small enough for the L2 cache. */
   private readonly recent = new Int32Array(3 << RECENT_BITS);
   private steps = 0;
 
   // Search position, saved between runs.
   private state: number;
   private entry: number;
+  private mode: number;
   private h1 = 0;
   private h2 = 0;
+  /** First unlinearized completed op (cIndex), highest non-zero word of cBits. */
+  private cLow = 0;
   private hi = -1;
+  private mCount = 0;
   private depth = 0;
   private bestDepth = -1;
   private bestStuck = -1;
   private low = 0;
   private outcome: SearchOutcome | undefined;
-  /** 0: looking for a legal observer to commit to; 1: trying every candidate. */
-  private mode = 0;
 
   constructor(
     input: SearchInput,
@@ -193,30 +220,41 @@ export class PartitionSearch {
       this.prev[j + 1] = j;
     }
 
-    // Ops without a return that do the same thing are interchangeable: the search
-    // only ever places the earliest unplaced one of them (symmetry reduction).
-    this.open = new Uint8Array(n);
+    // Classify ops. Maybe ops that do the same thing are interchangeable: the search
+    // only ever applies the earliest unapplied one of them (symmetry reduction).
+    this.pass = new Uint8Array(n);
+    this.cIndex = new Int32Array(n).fill(-1);
+    this.mIndex = new Int32Array(n).fill(-1);
     this.twin = new Int32Array(n).fill(-1);
     const lastTwin = new Map<string, number>();
-    for (let i = 0; i < n; i++) {
-      if ((input.ret[i] as number) >= 0) continue;
-      this.open[i] = 1;
-      const op = ops[i] as ModelOp;
-      const sig = `${op.f}\u0000${op.kind}\u0000${JSON.stringify(op.value)}`;
-      this.twin[i] = lastTwin.get(sig) ?? -1;
-      lastTwin.set(sig, i);
-    }
-
-    this.observer = new Uint8Array(n);
+    let completed = 0;
+    let maybe = 0;
     let observers = 0;
+    const reduce = options.reductions !== false;
     for (let i = 0; i < n; i++) {
-      if (input.observer?.[i] === true) {
-        this.observer[i] = 1;
-        observers++;
+      const op = ops[i] as ModelOp;
+      if ((input.ret[i] as number) < 0) {
+        this.pass[i] = reduce ? MAYBE : COMPLETED;
+        this.mIndex[i] = maybe++;
+        const sig = `${op.f}\u0000${op.kind}\u0000${JSON.stringify(op.value)}`;
+        this.twin[i] = lastTwin.get(sig) ?? -1;
+        lastTwin.set(sig, i);
+      } else {
+        this.cIndex[i] = completed++;
+        if (reduce && input.observer?.[i] === true) {
+          this.pass[i] = OBSERVERS;
+          observers++;
+        } else {
+          this.pass[i] = COMPLETED;
+        }
       }
     }
+    this.completed = completed;
     this.hasObservers = observers > 0;
-    this.stackForced = new Uint8Array(n);
+    this.hasMaybe = reduce && maybe > 0;
+    this.cBits = new Int32Array((completed + 31) >>> 5);
+    this.mBits = new Int32Array((maybe + 31) >>> 5);
+    this.mStack = new Int32Array(maybe);
 
     this.z1 = new Int32Array(n);
     this.z2 = new Int32Array(n);
@@ -227,15 +265,15 @@ export class PartitionSearch {
     this.dense = new Int32Array(n * DENSE_STATES);
     this.lastFrom = new Int32Array(n).fill(-1);
     this.lastTo = new Int32Array(n);
-    this.bits = new Int32Array((n + 31) >>> 5);
     this.cache = options.cache ? new ConfigCache(options.memory) : undefined;
     this.stackOp = new Int32Array(n);
     this.stackState = new Int32Array(n);
+    this.stackPass = new Uint8Array(n);
     this.best = new Int32Array(n);
     this.state = this.intern(model.init(initial));
     this.entry = this.next[HEAD] as number;
-    this.mode = this.hasObservers ? 0 : 1;
-    if (n === 0) this.outcome = 'valid';
+    this.mode = this.hasObservers ? OBSERVERS : COMPLETED;
+    if (completed === 0) this.outcome = 'valid';
   }
 
   private rand(): number {
@@ -250,19 +288,20 @@ export class PartitionSearch {
   private intern(s: unknown): number {
     const model = this.model;
     const h = model.hash(s);
-    const found = this.stateIds.get(h);
-    if (found !== undefined) {
-      if (typeof found === 'number') {
-        if (model.equals(this.states[found], s)) return found;
-      } else {
-        for (const id of found) if (model.equals(this.states[id], s)) return id;
-      }
+    const slots = this.stateSlots;
+    const mask = this.stateMask;
+    let i = Math.imul(h, 0x9e3779b1) & mask;
+    for (;;) {
+      const tag = slots[2 * i + 1] as number;
+      if (tag === 0) break;
+      if (slots[2 * i] === h && model.equals(this.states[tag - 1], s)) return tag - 1;
+      i = (i + 1) & mask;
     }
     const id = this.states.length;
     this.states.push(s);
-    if (found === undefined) this.stateIds.set(h, id);
-    else if (typeof found === 'number') this.stateIds.set(h, [found, id]);
-    else found.push(id);
+    slots[2 * i] = h;
+    slots[2 * i + 1] = id + 1;
+    if ((id + 1) * 2 > mask) this.growStates();
     if (id >= this.sz1.length) {
       const a = new Int32Array(this.sz1.length * 2);
       a.set(this.sz1);
@@ -275,6 +314,21 @@ export class PartitionSearch {
     this.sz2[id] = this.rand();
     if (id >= DENSE_STATES) this.dense = undefined;
     return id;
+  }
+
+  private growStates(): void {
+    const old = this.stateSlots;
+    const mask = this.stateMask * 2 + 1;
+    const slots = new Int32Array(2 * (mask + 1));
+    for (let j = 0; j < old.length; j += 2) {
+      if (old[j + 1] === 0) continue;
+      let i = Math.imul(old[j] as number, 0x9e3779b1) & mask;
+      while (slots[2 * i + 1] !== 0) i = (i + 1) & mask;
+      slots[2 * i] = old[j] as number;
+      slots[2 * i + 1] = old[j + 1] as number;
+    }
+    this.stateSlots = slots;
+    this.stateMask = mask;
   }
 
   /** The state `op` leads to from state `s`, or -1 when it cannot take effect there. */
@@ -315,16 +369,19 @@ export class PartitionSearch {
   /** Searches for up to `budget` iterations; 'paused' when it has not finished. */
   run(budget: number): SearchOutcome | 'paused' {
     if (this.outcome !== undefined) return this.outcome;
-    const { next, prev, entryOp, isCall, callEntry, retEntry, z1, z2, bits, cache } = this;
-    const { stackOp, stackState, stackForced, best, open, twin, observer } = this;
+    const { next, prev, entryOp, isCall, callEntry, retEntry, z1, z2, cache } = this;
+    const { pass, cIndex, mIndex, twin, cBits, mBits, mStack } = this;
+    const { stackOp, stackState, stackPass, best } = this;
     const TAIL = this.tail;
-    const n = this.size;
+    const completed = this.completed;
     const deadline = this.options.deadline;
-    const firstMode = this.hasObservers ? 0 : 1;
-    let { state, entry, h1, h2, hi, depth, bestDepth, bestStuck, low, mode } = this;
+    const firstMode = this.hasObservers ? OBSERVERS : COMPLETED;
+    const lastMode = this.hasMaybe ? MAYBE : COMPLETED;
+    let { state, entry, mode, h1, h2, cLow, hi, mCount, depth, bestDepth, bestStuck, low } = this;
     let outcome: SearchOutcome | undefined;
 
-    const lift = (op: number): void => {
+    // Places or unplaces op: the list, the bitsets, the hashes.
+    const place = (op: number): void => {
       const c = callEntry[op] as number;
       next[prev[c] as number] = next[c] as number;
       prev[next[c] as number] = prev[c] as number;
@@ -332,13 +389,36 @@ export class PartitionSearch {
       if (r !== 0) {
         next[prev[r] as number] = next[r] as number;
         prev[next[r] as number] = prev[r] as number;
+        const ci = cIndex[op] as number;
+        const w = ci >>> 5;
+        cBits[w] = (cBits[w] as number) | (1 << (ci & 31));
+        if (w > hi) hi = w;
+        while (cLow < completed && ((cBits[cLow >>> 5] as number) & (1 << (cLow & 31))) !== 0)
+          cLow++;
+        h1 ^= z1[op] as number;
+        h2 ^= z2[op] as number;
+      } else {
+        const mi = mIndex[op] as number;
+        mBits[mi >>> 5] = (mBits[mi >>> 5] as number) | (1 << (mi & 31));
+        mStack[mCount++] = mi;
       }
     };
-    const unlift = (op: number): void => {
+    const unplace = (op: number): void => {
       const r = retEntry[op] as number;
       if (r !== 0) {
         next[prev[r] as number] = r;
         prev[next[r] as number] = r;
+        const ci = cIndex[op] as number;
+        const w = ci >>> 5;
+        cBits[w] = (cBits[w] as number) & ~(1 << (ci & 31));
+        if (ci < cLow) cLow = ci;
+        while (hi >= 0 && cBits[hi] === 0) hi--;
+        h1 ^= z1[op] as number;
+        h2 ^= z2[op] as number;
+      } else {
+        const mi = mIndex[op] as number;
+        mBits[mi >>> 5] = (mBits[mi >>> 5] as number) & ~(1 << (mi & 31));
+        mCount--;
       }
       const c = callEntry[op] as number;
       next[prev[c] as number] = c;
@@ -359,106 +439,121 @@ export class PartitionSearch {
       let deadEnd = false;
       if (isCall[entry] === 1) {
         const op = entryOp[entry] as number;
-        if (mode === 0 && observer[op] === 0) {
+        if (pass[op] !== mode) {
           entry = next[entry] as number;
           continue;
         }
         let to = this.step(state, op);
-        if (open[op] === 1 && to >= 0) {
+        if (to >= 0 && depth > 0 && stackPass[depth - 1] === MAYBE) {
+          // The maybe op just applied would be wasted if this op ends in the same state
+          // without it: that order is explored (first) from the node before it.
+          if (this.step(stackState[depth - 1] as number, op) === to) to = -1;
+        }
+        if (mode === MAYBE && to >= 0) {
           // An op that may never have happened and would change nothing here is
-          // better left unplaced; and of identical ones, only the first is placed.
+          // better left unapplied; and of identical ones only the first is applied.
           const t = twin[op] as number;
-          if (to === state || (t >= 0 && ((bits[t >>> 5] as number) & (1 << (t & 31))) === 0))
-            to = -1;
+          if (to === state) to = -1;
+          else if (t >= 0) {
+            const mt = mIndex[t] as number;
+            if (((mBits[mt >>> 5] as number) & (1 << (mt & 31))) === 0) to = -1;
+          }
         }
         if (to >= 0) {
-          const w = op >>> 5;
-          const bit = 1 << (op & 31);
-          bits[w] = (bits[w] as number) | bit;
-          const oldHi = hi;
-          if (w > hi) hi = w;
-          lift(op);
-          const nh1 = h1 ^ (z1[op] as number);
-          const nh2 = h2 ^ (z2[op] as number);
-          let fresh = true;
-          if (cache !== undefined) {
-            const first = next[HEAD] as number;
-            const lo = (first === TAIL ? n : (entryOp[first] as number)) >>> 5;
-            const added = cache.add(
-              nh1 ^ (this.sz1[to] as number),
-              nh2 ^ (this.sz2[to] as number),
+          place(op);
+          if (
+            cache !== undefined &&
+            cache.dominated(
+              h1 ^ (this.sz1[to] as number),
+              h2 ^ (this.sz2[to] as number),
               to,
-              bits,
-              lo,
+              cBits,
+              cLow >>> 5,
               hi,
-            );
-            if (added === FULL) {
-              outcome = 'memory';
-              break;
-            }
-            fresh = added === ADDED;
-          }
-          if (fresh) {
+              mBits,
+            )
+          ) {
+            unplace(op);
+            // Committing to this observer leads to a known failure: so does this node.
+            if (mode === OBSERVERS) deadEnd = true;
+          } else {
             stackOp[depth] = op;
             stackState[depth] = state;
-            stackForced[depth] = mode === 0 ? 1 : 0;
+            stackPass[depth] = mode;
             depth++;
             state = to;
-            h1 = nh1;
-            h2 = nh2;
             entry = next[HEAD] as number;
             mode = firstMode;
             continue;
           }
-          unlift(op);
-          bits[w] = bits[w] & ~bit;
-          hi = oldHi;
-          // Committing to this observer leads to an explored failure: so does this node.
-          if (mode === 0) deadEnd = true;
         }
         if (!deadEnd) {
           entry = next[entry] as number;
           continue;
         }
-      } else if (mode === 0) {
-        // No legal observer here: try every candidate.
-        mode = 1;
+      } else if (mode < lastMode) {
+        // Nothing more of this kind to try here: the next pass.
+        mode = mode === OBSERVERS ? COMPLETED : MAYBE;
         entry = next[HEAD] as number;
         continue;
-      } else {
+      } else if (depth > bestDepth) {
         // An op that had to be placed by now was not: record the prefix.
-        if (depth > bestDepth) {
-          for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
-          low = depth;
-          bestDepth = depth;
-          bestStuck = entryOp[entry] as number;
-        }
+        for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
+        low = depth;
+        bestDepth = depth;
+        bestStuck = entryOp[entry] as number;
       }
-      // Backtrack, past committed observers (their node has no other choice).
+      // This configuration fails: remember it, and backtrack past committed observers
+      // (their node had no other choice).
       for (;;) {
         if (depth === 0) {
           outcome = 'invalid';
+          break;
+        }
+        if (
+          cache !== undefined &&
+          !cache.addFailed(
+            h1 ^ (this.sz1[state] as number),
+            h2 ^ (this.sz2[state] as number),
+            state,
+            cBits,
+            cLow >>> 5,
+            hi,
+            mStack,
+            mCount,
+          )
+        ) {
+          outcome = 'memory';
           break;
         }
         depth--;
         if (depth < low) low = depth;
         const op = stackOp[depth] as number;
         state = stackState[depth] as number;
-        h1 ^= z1[op] as number;
-        h2 ^= z2[op] as number;
-        unlift(op);
-        const w = op >>> 5;
-        bits[w] = (bits[w] as number) & ~(1 << (op & 31));
-        while (hi >= 0 && bits[hi] === 0) hi--;
-        if (stackForced[depth] === 0) {
+        unplace(op);
+        const p = stackPass[depth] as number;
+        if (p !== OBSERVERS) {
           entry = next[callEntry[op] as number] as number;
-          mode = 1;
+          mode = p;
           break;
         }
       }
       if (outcome !== undefined) break;
     }
-    Object.assign(this, { state, entry, h1, h2, hi, depth, bestDepth, bestStuck, low, mode });
+    Object.assign(this, {
+      state,
+      entry,
+      mode,
+      h1,
+      h2,
+      cLow,
+      hi,
+      mCount,
+      depth,
+      bestDepth,
+      bestStuck,
+      low,
+    });
     this.outcome = outcome;
     if (outcome !== undefined) this.cache?.release();
     return outcome ?? 'paused';
@@ -474,7 +569,7 @@ export class PartitionSearch {
   /** The result; meaningful once `run` has returned an outcome (or after `abandon`). */
   result(): SearchResult {
     const outcome = this.outcome ?? 'timeout';
-    const configs = this.cache?.size ?? 0;
+    const configs = this.cache?.records ?? 0;
     if (outcome === 'valid') {
       return {
         outcome,

@@ -16,6 +16,7 @@ export interface WorkerTask {
   readonly deadline: number;
   readonly cache: boolean;
   readonly memoryBytes: number;
+  readonly reductions: boolean;
   /** Partition numbers (as the main thread knows them) and their inputs. */
   readonly ids: readonly number[];
   readonly inputs: readonly SearchInput[];
@@ -35,6 +36,7 @@ if (port !== null) {
           deadline: task.deadline,
           cache: task.cache,
           memory: new MemoryBudget(task.memoryBytes),
+          reductions: task.reductions,
         };
         searchFairly(task.inputs, model, task.initial, options, (i, result) => {
           port.postMessage({ id: task.ids[i] as number, result } satisfies WorkerAnswer);
