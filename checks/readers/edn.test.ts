@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HistoryError } from '../history.js';
 import { EdnSymbol, Keyword, ednGet, parseEdn, showEdn } from './edn.js';
-import type { EdnMap, EdnSeq, EdnTagged , EdnChar} from './edn.js';
+import type { EdnMap, EdnSeq, EdnTagged, EdnChar } from './edn.js';
 import { toValue } from './jepsen-edn.js';
 
 const read = (text: string) => parseEdn(text, 'test.edn');
