@@ -19,7 +19,7 @@ import { getModel } from './models/registry.js';
 import { prepare } from './semantics.js';
 import type { Partition } from './semantics.js';
 import { MemoryBudget } from './search/config-cache.js';
-import { searchFairly } from './search/scheduler.js';
+import { FairScheduler } from './search/scheduler.js';
 import type { SearchOptions, SearchResult } from './search/wgl.js';
 import type { WorkerAnswer, WorkerTask } from './search/worker.js';
 
@@ -32,12 +32,21 @@ export interface CheckOptions {
   readonly initial?: Value;
   /** Memory the configuration caches may use in total (default 512 MiB). */
   readonly maxCacheBytes?: number;
-  /** Worker threads for keyed histories: 'auto' (default) uses them for big ones. */
+  /**
+   * Threads for keyed histories. 'auto' (default): keys are searched in this thread,
+   * and worker threads take the keys not started yet once that has taken 300 ms; a
+   * number: that many threads (this one included) from the start.
+   */
   readonly workers?: number | 'auto';
   /** Baselines for benchmarks and tests: without Lowe's cache, without splitting by key, plain WGL. */
   readonly cache?: boolean;
   readonly partition?: boolean;
   readonly reductions?: boolean;
+  /**
+   * Porcupine's treatment of unknown-outcome ops, for a baseline: they must take
+   * effect, at the latest at the end of the history (equivalent for registers).
+   */
+  readonly pendingAtEnd?: boolean;
 }
 
 /** An operation as reported in results: enough to find it in the file. */
@@ -84,11 +93,17 @@ export interface CheckResult {
   readonly counterexample?: Counterexample;
   /** Per key: the linearization found (for reports; not part of --json). */
   readonly linearizations: readonly KeyLinearization[];
+  /** Threads that searched (this one and workers). */
+  readonly threads: number;
 }
 
 const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
-/** Below this many ops, starting workers costs more than it saves. */
-const WORKER_MIN_OPS = 20_000;
+/**
+ * Keys are first searched in this thread; if that takes longer than this, the keys
+ * not started yet are shared with worker threads. Most histories are done sooner, and
+ * copying ops to workers would cost more than it saves.
+ */
+const HANDOFF_MS = 300;
 
 /** Checks a history for linearizability. Bad input throws HistoryError. */
 export async function checkLinearizability(
@@ -106,32 +121,33 @@ export async function checkLinearizability(
     prepared = mergePartitions(prepared.partitions, prepared.initial, prepared.checked);
     searchModel = unpartitioned(model);
   }
+  if (options.pendingAtEnd === true) {
+    prepared = {
+      ...prepared,
+      partitions: prepared.partitions.map((p) => ({
+        ...p,
+        ret: p.ret.map((r) => (r < 0 ? history.events + 1 : r)),
+      })),
+    };
+  }
   const { partitions, initial, checked } = prepared;
   const deadline =
     options.timeoutMs === undefined ? Infinity : Date.now() + Math.max(0, options.timeoutMs);
-  const concurrency = workerCount(options.workers, partitions, checked, searchModel, model);
-  const memoryBytes = Math.floor((options.maxCacheBytes ?? DEFAULT_CACHE_BYTES) / concurrency);
-  const cache = options.cache !== false;
-
-  const results =
-    concurrency > 1
-      ? await searchInWorkers(partitions, {
-          model: model.name,
-          initial,
-          deadline,
-          cache,
-          memoryBytes,
-          reductions: options.reductions !== false,
-          count: concurrency,
-        })
-      : searchHere(partitions, searchModel, initial, {
-          deadline,
-          cache,
-          memory: new MemoryBudget(memoryBytes),
-          reductions: options.reductions !== false,
-        });
-
-  const base = { model: model.name, ops: checked, keys: partitions.length };
+  const threads = threadCount(options.workers, partitions, searchModel, model);
+  const maxBytes = options.maxCacheBytes ?? DEFAULT_CACHE_BYTES;
+  const plan: SearchPlan = {
+    model: model.name,
+    initial,
+    deadline,
+    cache: options.cache !== false,
+    reductions: options.reductions !== false,
+    maxBytes,
+    threads,
+    forceWorkers: typeof options.workers === 'number',
+  };
+  const { results, threadsUsed } = await searchKeys(partitions, searchModel, plan);
+  const memoryBytes = threads > 1 ? maxBytes / threads : maxBytes;
+  const base = { model: model.name, ops: checked, keys: partitions.length, threads: threadsUsed };
   const linearizations: KeyLinearization[] = [];
   let invalidAt = -1;
   let unknown: string | undefined;
@@ -143,7 +159,7 @@ export async function checkLinearizability(
     if (r.outcome === 'invalid' && invalidAt === -1) invalidAt = i;
     if (r.outcome === 'timeout') unknown ??= `timed out after ${fmtMs(options.timeoutMs ?? 0)}`;
     if (r.outcome === 'memory') {
-      unknown ??= `search memory over ${Math.round(memoryBytes / 2 ** 20)} MiB${p.key === null ? '' : ` on key ${JSON.stringify(p.key)}`}`;
+      unknown ??= `search memory over ${fmtBytes(memoryBytes)}${p.key === null ? '' : ` on key ${JSON.stringify(p.key)}`}`;
     }
   }
   const ms = Math.round((performance.now() - started) * 100) / 100;
@@ -167,81 +183,87 @@ function fmtMs(ms: number): string {
   return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
-/** In this thread, keys side by side (see scheduler.ts). */
-function searchHere(
-  partitions: readonly Partition[],
-  model: Model,
-  initial: Value,
-  options: SearchOptions,
-): (SearchResult | undefined)[] {
-  const results = new Array<SearchResult | undefined>(partitions.length);
-  searchFairly(partitions, model, initial, options, (i, r) => {
-    results[i] = r;
-  });
-  return results;
+function fmtBytes(bytes: number): string {
+  return bytes >= 2 ** 20
+    ? `${Math.round(bytes / 2 ** 20)} MiB`
+    : `${Math.round(bytes / 1024)} KiB`;
 }
 
-function workerCount(
-  requested: number | 'auto' | undefined,
-  partitions: readonly Partition[],
-  checked: number,
-  searchModel: Model,
-  model: Model,
-): number {
-  // Workers find models by name, so a model object not in the registry stays here.
-  if (searchModel !== model || !existsSync(workerFile())) return 1;
-  if (typeof requested === 'number') return Math.max(1, Math.min(requested, partitions.length));
-  if (partitions.length < 4 || checked < WORKER_MIN_OPS) return 1;
-  return Math.max(1, Math.min(availableParallelism(), partitions.length, 8));
-}
-
-/** The compiled worker; under a TypeScript runner there is none, and we stay in-process. */
-function workerFile(): string {
-  return fileURLToPath(new URL('./search/worker.js', import.meta.url));
-}
-
-interface WorkerPlan {
+interface SearchPlan {
   readonly model: string;
   readonly initial: Value;
   readonly deadline: number;
   readonly cache: boolean;
-  readonly memoryBytes: number;
   readonly reductions: boolean;
-  readonly count: number;
+  /** The memory budget, shared out equally when workers join. */
+  readonly maxBytes: number;
+  /** Threads that may search (this one included). */
+  readonly threads: number;
+  /** Share keys with workers from the start (tests), not only after HANDOFF_MS. */
+  readonly forceWorkers: boolean;
 }
 
 /**
- * Deals the keys out to worker threads (biggest first, to the least loaded), each of
- * which searches its share fairly; the first key found not linearizable ends them all.
+ * Searches every key: in this thread first (keys side by side, see scheduler.ts);
+ * when that is slow and threads are allowed, keys not started yet are dealt out to
+ * worker threads, biggest first to the least loaded, this thread keeping a share.
+ * The first key found not linearizable stops every thread (a shared flag).
  */
-async function searchInWorkers(
+async function searchKeys(
   partitions: readonly Partition[],
-  plan: WorkerPlan,
-): Promise<(SearchResult | undefined)[]> {
+  model: Model,
+  plan: SearchPlan,
+): Promise<{ results: (SearchResult | undefined)[]; threadsUsed: number }> {
   const results = new Array<SearchResult | undefined>(partitions.length);
-  const shares = Array.from({ length: plan.count }, () => ({ ids: [] as number[], load: 0 }));
-  const bySize = partitions.map((_, i) => i).sort((a, b) => size(b) - size(a));
-  function size(i: number): number {
-    return partitions[i]?.ops.length ?? 0;
+  const stopBuffer = plan.threads > 1 ? new SharedArrayBuffer(4) : undefined;
+  const stop = stopBuffer === undefined ? undefined : new Int32Array(stopBuffer);
+  const memory = new MemoryBudget(plan.maxBytes);
+  const options: SearchOptions = {
+    deadline: plan.deadline,
+    cache: plan.cache,
+    memory,
+    reductions: plan.reductions,
+  };
+  const scheduler = new FairScheduler(
+    partitions,
+    model,
+    plan.initial,
+    options,
+    (i, r) => {
+      results[i] = r;
+    },
+    stop === undefined ? {} : { stop },
+  );
+  if (plan.threads === 1 || stopBuffer === undefined) {
+    scheduler.runFor();
+    return { results, threadsUsed: 1 };
   }
-  for (const id of bySize) {
+  if (!plan.forceWorkers && scheduler.runFor(HANDOFF_MS)) return { results, threadsUsed: 1 };
+
+  const size = (i: number): number => partitions[i]?.ops.length ?? 0;
+  const shares = Array.from({ length: plan.threads }, () => ({ ids: [] as number[], load: 0 }));
+  for (const id of [...scheduler.unstarted].sort((a, b) => size(b) - size(a))) {
     const share = shares.reduce((a, b) => (b.load < a.load ? b : a));
     share.ids.push(id);
     share.load += size(id);
   }
-  const workers = shares.map(() => new Worker(workerFile()));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let running = workers.length;
-      workers.forEach((worker, w) => {
-        const ids = (shares[w] as { ids: number[] }).ids.sort((a, b) => a - b);
+  const given = shares.slice(1).filter((share) => share.ids.length > 0);
+  scheduler.giveAway(given.flatMap((share) => share.ids));
+  const perThread = Math.floor(plan.maxBytes / plan.threads);
+  memory.max = perThread;
+  const workers = given.map(() => new Worker(workerFile()));
+  const finished = workers.map(
+    (worker, w) =>
+      new Promise<void>((resolve, reject) => {
+        const ids = (given[w] as { ids: number[] }).ids.sort((a, b) => a - b);
         const task: WorkerTask = {
           model: plan.model,
           initial: plan.initial,
           deadline: plan.deadline,
           cache: plan.cache,
-          memoryBytes: plan.memoryBytes,
+          memoryBytes: perThread,
           reductions: plan.reductions,
+          stop: stopBuffer,
           ids,
           inputs: ids.map((id) => {
             const p = partitions[id] as Partition;
@@ -249,23 +271,40 @@ async function searchInWorkers(
           }),
         };
         worker.on('message', (answer: WorkerAnswer) => {
-          if ('error' in answer) {
-            reject(new Error(`checker worker: ${answer.error}`));
-          } else if ('done' in answer) {
-            if (--running === 0) resolve();
-          } else {
-            results[answer.id] = answer.result;
-            if (answer.result.outcome === 'invalid') resolve();
-          }
+          if ('error' in answer) reject(new Error(`checker worker: ${answer.error}`));
+          else if ('done' in answer) resolve();
+          else results[answer.id] = answer.result;
         });
         worker.on('error', reject);
+        worker.on('exit', () => resolve());
         worker.postMessage(task);
-      });
-    });
+      }),
+  );
+  try {
+    scheduler.runFor();
+    await Promise.all(finished);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return results;
+  return { results, threadsUsed: 1 + workers.length };
+}
+
+/** Threads that may search: several only for keyed histories of a registered model. */
+function threadCount(
+  requested: number | 'auto' | undefined,
+  partitions: readonly Partition[],
+  searchModel: Model,
+  model: Model,
+): number {
+  // Workers find models by name, so a model object not in the registry stays here.
+  if (searchModel !== model || partitions.length < 2 || !existsSync(workerFile())) return 1;
+  if (typeof requested === 'number') return Math.max(1, Math.min(requested, partitions.length));
+  return Math.max(1, Math.min(availableParallelism(), partitions.length, 8));
+}
+
+/** The compiled worker; under a TypeScript runner there is none, and we stay in-process. */
+function workerFile(): string {
+  return fileURLToPath(new URL('./search/worker.js', import.meta.url));
 }
 
 function summarize(history: History, index: number): OpSummary {

@@ -20,7 +20,7 @@
 /** Memory shared by the caches of searches that run side by side in one thread. */
 export class MemoryBudget {
   used = 0;
-  constructor(readonly max: number) {}
+  constructor(public max: number) {}
 }
 
 /**

@@ -15,12 +15,107 @@ export interface FairOptions {
   readonly window?: number;
   /** Iterations of a key's first slice; each later slice is twice as long. */
   readonly firstSlice?: number;
+  /**
+   * Shared between threads searching the keys of one history: non-zero once any of
+   * them found a key that is not linearizable, so the others stop too.
+   */
+  readonly stop?: Int32Array;
 }
 
-/**
- * Searches `inputs`, reporting each result as it is known. Stops early after a key
- * that is not linearizable or after the deadline; keys not reported were not decided.
- */
+interface Active {
+  readonly index: number;
+  readonly search: PartitionSearch;
+  slice: number;
+}
+
+export class FairScheduler {
+  private readonly window: number;
+  private readonly firstSlice: number;
+  private readonly active: Active[] = [];
+  /** Inputs not started yet, in order. */
+  private readonly queue: number[];
+  private stopped = false;
+
+  constructor(
+    private readonly inputs: readonly SearchInput[],
+    private readonly model: Model,
+    private readonly initial: Value,
+    private readonly options: SearchOptions,
+    private readonly onResult: (index: number, result: SearchResult) => void,
+    private readonly fair: FairOptions = {},
+  ) {
+    this.window = Math.max(1, fair.window ?? 8);
+    this.firstSlice = fair.firstSlice ?? 1 << 14;
+    this.queue = inputs.map((_, i) => i);
+  }
+
+  /** Searches until every key is decided or stopped (true), or `ms` have passed (false). */
+  runFor(ms = Infinity): boolean {
+    const until = performance.now() + ms;
+    const { active, stop, options } = {
+      active: this.active,
+      stop: this.fair.stop,
+      options: this.options,
+    };
+    while (!this.stopped) {
+      if (stop !== undefined && Atomics.load(stop, 0) !== 0) this.stopped = true;
+      while (!this.stopped && active.length < this.window && this.queue.length > 0) {
+        const index = this.queue.shift() as number;
+        active.push({
+          index,
+          search: new PartitionSearch(
+            this.inputs[index] as SearchInput,
+            this.model,
+            this.initial,
+            options,
+          ),
+          slice: this.firstSlice,
+        });
+      }
+      if (active.length === 0 || this.stopped) break;
+      for (let i = 0; i < active.length && !this.stopped;) {
+        const a = active[i] as Active;
+        const outcome = a.search.run(a.slice);
+        if (outcome === 'paused') {
+          a.slice = Math.min(a.slice * 2, 1 << 30);
+          if (Date.now() > options.deadline) this.stopped = true;
+          if (stop !== undefined && Atomics.load(stop, 0) !== 0) this.stopped = true;
+          i++;
+          continue;
+        }
+        active.splice(i, 1);
+        this.onResult(a.index, a.search.result());
+        if (outcome === 'invalid' || outcome === 'timeout') this.stopped = true;
+        if (outcome === 'invalid' && stop !== undefined) Atomics.store(stop, 0, 1);
+      }
+      if (
+        performance.now() > until &&
+        !this.stopped &&
+        (active.length > 0 || this.queue.length > 0)
+      ) {
+        return false;
+      }
+    }
+    for (const a of active) a.search.abandon();
+    active.length = 0;
+    return true;
+  }
+
+  /** Keys not started yet. */
+  get unstarted(): readonly number[] {
+    return this.queue;
+  }
+
+  /** Removes the given keys from those still to start (another thread takes them). */
+  giveAway(indices: readonly number[]): void {
+    const gone = new Set(indices);
+    const keep = this.queue.filter((i) => !gone.has(i));
+    this.queue.length = 0;
+    this.queue.push(...keep);
+  }
+}
+
+/** Searches `inputs` in this thread to the end (see FairScheduler). */
 export function searchFairly(
   inputs: readonly SearchInput[],
   model: Model,
@@ -29,34 +124,5 @@ export function searchFairly(
   onResult: (index: number, result: SearchResult) => void,
   fair: FairOptions = {},
 ): void {
-  const window = Math.max(1, fair.window ?? 8);
-  const firstSlice = fair.firstSlice ?? 1 << 14;
-  const active: { index: number; search: PartitionSearch; slice: number }[] = [];
-  let nextInput = 0;
-  let stopped = false;
-  while (!stopped) {
-    while (active.length < window && nextInput < inputs.length) {
-      const index = nextInput++;
-      active.push({
-        index,
-        search: new PartitionSearch(inputs[index] as SearchInput, model, initial, options),
-        slice: firstSlice,
-      });
-    }
-    if (active.length === 0) break;
-    for (let i = 0; i < active.length && !stopped;) {
-      const a = active[i] as (typeof active)[number];
-      const outcome = a.search.run(a.slice);
-      if (outcome === 'paused') {
-        a.slice = Math.min(a.slice * 2, 1 << 30);
-        if (Date.now() > options.deadline) stopped = true;
-        i++;
-        continue;
-      }
-      active.splice(i, 1);
-      onResult(a.index, a.search.result());
-      if (outcome === 'invalid' || outcome === 'timeout') stopped = true;
-    }
-  }
-  for (const a of active) a.search.abandon();
+  new FairScheduler(inputs, model, initial, options, onResult, fair).runFor();
 }

@@ -17,6 +17,8 @@ export interface WorkerTask {
   readonly cache: boolean;
   readonly memoryBytes: number;
   readonly reductions: boolean;
+  /** One Int32: set by whichever thread finds a key that is not linearizable. */
+  readonly stop: SharedArrayBuffer;
   /** Partition numbers (as the main thread knows them) and their inputs. */
   readonly ids: readonly number[];
   readonly inputs: readonly SearchInput[];
@@ -38,9 +40,16 @@ if (port !== null) {
           memory: new MemoryBudget(task.memoryBytes),
           reductions: task.reductions,
         };
-        searchFairly(task.inputs, model, task.initial, options, (i, result) => {
-          port.postMessage({ id: task.ids[i] as number, result } satisfies WorkerAnswer);
-        });
+        searchFairly(
+          task.inputs,
+          model,
+          task.initial,
+          options,
+          (i, result) => {
+            port.postMessage({ id: task.ids[i] as number, result } satisfies WorkerAnswer);
+          },
+          { stop: new Int32Array(task.stop) },
+        );
         port.postMessage({ done: true } satisfies WorkerAnswer);
       },
       (err: unknown) => port.postMessage({ error: String(err) } satisfies WorkerAnswer),
