@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { History } from './history.js';
 import { checkLinearizability } from './linearizability.js';
 import type { CheckOptions } from './linearizability.js';
-import { readHistory } from './readers/index.js';
+import { parseHistory, readHistory } from './readers/index.js';
 import { parseJsonl } from './readers/jsonl.js';
 import { simulate, toJsonl } from './simulate.js';
 
@@ -211,6 +211,42 @@ interface KvFigures {
   keys: number;
 }
 
+/**
+ * Porcupine's c50-ok.txt (append-heavy, the corpus's hardest) eight times over,
+ * with keys and processes renamed per copy: 80 keys whose searches take real time,
+ * where threads can pay off.
+ */
+function appendsTimesEight(): string {
+  const text = readFileSync(join(corpus, 'porcupine/test_data/kv/c50-ok.txt'), 'utf8');
+  const copies: string[] = [];
+  for (let j = 0; j < 8; j++) {
+    copies.push(
+      text
+        .replace(/:process (\d+)/g, (_, p: string) => `:process ${Number(p) + j * 1000}`)
+        .replace(/:key "([^"]*)"/g, (_, k: string) => `:key "${j}-${k}"`),
+    );
+  }
+  return copies.join('');
+}
+
+async function appendsChild(mode: string): Promise<void> {
+  const history = parseHistory(appendsTimesEight(), { source: 'c50-ok-x8.txt' });
+  const options: CheckOptions =
+    mode === 'in-process' ? { workers: 1 } : mode === 'two' ? { workers: 2 } : {};
+  const t = performance.now();
+  const r = await checkLinearizability(history, options);
+  const checkMs = performance.now() - t;
+  process.stdout.write(
+    JSON.stringify({
+      ops: r.ops,
+      checkMs,
+      valid: String(r.valid),
+      threads: r.threads,
+      rssMiB: process.resourceUsage().maxRSS / 1024,
+    }) + '\n',
+  );
+}
+
 async function kvChild(ops: number, mode: string): Promise<void> {
   let t = performance.now();
   const text = toJsonl(
@@ -272,6 +308,29 @@ function kvBench(): void {
     }
     w(`          workers/one thread: ${ratio(auto.checkMs, single.checkMs)}\n`);
   }
+  w(`\nc50-ok.txt eight times over (80 keys of appends), each in a fresh process:\n`);
+  const modes: [string, string][] = [
+    ['in-process', 'one thread'],
+    ['auto', 'auto (threads after 300 ms)'],
+    ['two', 'two threads from the start'],
+  ];
+  const figures = modes.map(
+    ([mode]) =>
+      childJson(['--appends', mode]) as {
+        ops: number;
+        checkMs: number;
+        valid: string;
+        threads: number;
+        rssMiB: number;
+      },
+  );
+  modes.forEach(([, label], i) => {
+    const f = figures[i];
+    if (f === undefined) return;
+    w(
+      `${String(f.ops).padEnd(10)}${label.padEnd(30)}${f1(f.checkMs)} ms  ${f.valid.padEnd(6)} threads ${f.threads}  peak RSS ${f.rssMiB.toFixed(0)} MiB  vs one thread ${ratio(f.checkMs, figures[0]?.checkMs ?? NaN)}\n`,
+    );
+  });
 }
 
 function childJson(args: string[]): unknown {
@@ -287,6 +346,8 @@ function childJson(args: string[]): unknown {
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === '--corpus-cold') {
   await corpusCold();
+} else if (mode === '--appends') {
+  await appendsChild(rest[0] ?? 'auto');
 } else if (mode === '--kv') {
   await kvChild(Number(rest[0]), rest[1] ?? 'auto');
 } else {

@@ -232,10 +232,21 @@ function shown() {
 /* The zoom slider is logarithmic: 0.02 to 80 pixels per event. */
 function scaleOf() { return 0.02 * Math.pow(4000, Number(zoom.value) / 100); }
 function zoomFor(scale) { return Math.max(0, Math.min(100, Math.round(100 * Math.log(scale / 0.02) / Math.log(4000)))); }
+/* The x axis counts the events of the ops shown, so one key's ops sit close together. */
+var at = {}, atEnd = 1;
+function axis(list0) {
+  var pos = [];
+  list0.forEach(function (op) { pos.push(op.call); if (op.ret >= 0) pos.push(op.ret); });
+  pos.sort(function (a, b) { return a - b; });
+  at = {}; atEnd = 0;
+  pos.forEach(function (p) { if (!at.hasOwnProperty(p)) at[p] = atEnd++; });
+  atEnd += 1;
+}
+function x0(op) { return at[op.call]; }
+function x1(op) { return op.ret < 0 ? atEnd : at[op.ret]; }
 function span(list0) {
-  var first = Infinity, last = 0;
-  list0.forEach(function (op) { first = Math.min(first, op.call); last = Math.max(last, op.ret < 0 ? data.events : op.ret); });
-  return isFinite(first) ? [first, last] : [0, 1];
+  axis(list0);
+  return [0, atEnd];
 }
 function fit() {
   var sp = span(shown());
@@ -262,17 +273,17 @@ function draw() {
   });
   list0.forEach(function (op) {
     var el = document.createElement('div');
-    var end = op.ret < 0 ? data.events : op.ret;
     var cls = 'rbc-op rbc-' + op.outcome;
     if (!inLin[op.index] && op.index !== stuck && (op.outcome === 'fail' || op.outcome === 'info' || op.outcome === 'open')) cls += ' rbc-dropped';
     if (inLin[op.index]) cls += ' rbc-inlin';
     if (op.index === stuck) cls += ' rbc-isstuck';
     el.className = cls;
     el.dataset.index = op.index;
-    el.style.left = (NAME + (op.call - first) * scale) + 'px';
-    el.style.width = Math.max(4, (end - op.call) * scale) + 'px';
+    el.style.left = (NAME + (x0(op) - first) * scale) + 'px';
+    el.style.width = Math.max(op.index === stuck ? 12 : 4, (x1(op) - x0(op)) * scale) + 'px';
     el.style.top = (pseen[op.process] * LANE + 2) + 'px';
-    if (rank[op.index]) { var b = document.createElement('b'); b.textContent = '#' + rank[op.index]; el.appendChild(b); }
+    /* Ranks are per key: drawn when one key (or the single object) is shown. */
+    if (rank[op.index] && (select.value !== '*' || data.lins.length === 1)) { var b = document.createElement('b'); b.textContent = '#' + rank[op.index]; el.appendChild(b); }
     el.appendChild(document.createTextNode(op.text));
     el.title = 'process ' + op.process + (op.key !== null ? ' · key ' + op.key : '') + ' · line ' + op.line + '\\n' + op.text +
       (rank[op.index] ? '\\nlinearized #' + rank[op.index] : '') + (op.index === stuck ? '\\ncannot be placed after the longest linearizable prefix' : '');
@@ -292,7 +303,7 @@ function drawList() {
   } else {
     var k = v === '*' ? null : v.slice(1);
     var found = data.lins.filter(function (l) { return v === '*' ? data.lins.length === 1 : (l.key === null ? '' : l.key) === k; })[0];
-    title.textContent = found ? 'Linearization found (' + found.order.length + ' ops)' : 'No linearization to show for this selection';
+    title.textContent = found ? 'Linearization found (' + found.order.length + ' ops)' : (v === '*' ? 'Choose a key to see the linearization found for it' : 'No linearization to show for this key');
     lin = found ? found.order : [];
   }
   var frag = document.createDocumentFragment();
