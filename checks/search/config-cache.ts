@@ -36,9 +36,16 @@ export class ConfigCache {
   private slots: Int32Array;
   private arena = new Int32Array(0);
   private arenaUsed = 0;
-  /** Maybe-set records: [next, count, index...]. */
+  /** Maybe-set records: [next record, last node of the set (-1: empty)]. */
   private sets = new Int32Array(0);
   private setsUsed = 0;
+  /**
+   * Maybe-sets as shared linked lists: a node is [maybe op, parent node]. Records
+   * made along one search path share their prefixes, so a record costs two ints
+   * however many maybe ops a long history has applied.
+   */
+  private nodes = new Int32Array(0);
+  private nodesUsed = 0;
   /** Entries (C, s) and maybe-sets stored. */
   size = 0;
   records = 0;
@@ -55,7 +62,7 @@ export class ConfigCache {
 
   /** Bytes held. */
   bytes(): number {
-    return (this.slots.length + this.arena.length + this.sets.length) * 4;
+    return (this.slots.length + this.arena.length + this.sets.length + this.nodes.length) * 4;
   }
 
   /** Gives the memory back to the budget; the cache is not used afterwards. */
@@ -64,7 +71,22 @@ export class ConfigCache {
     this.slots = new Int32Array(0);
     this.arena = new Int32Array(0);
     this.sets = new Int32Array(0);
+    this.nodes = new Int32Array(0);
     this.mask = 0;
+  }
+
+  /** A node extending the maybe-set ending at `parent` with `maybe`; -2 when over budget. */
+  node(maybe: number, parent: number): number {
+    if (this.nodesUsed + 2 > this.nodes.length) {
+      const grown = this.grow(this.nodes, this.nodesUsed + 2);
+      if (grown === undefined) return -2;
+      this.nodes = grown;
+    }
+    const id = this.nodesUsed >>> 1;
+    this.nodes[this.nodesUsed] = maybe;
+    this.nodes[this.nodesUsed + 1] = parent;
+    this.nodesUsed += 2;
+    return id;
   }
 
   /** The slot holding (h1, h2, state, bits[lo..hi]), or the empty slot where it would go (~slot). */
@@ -122,24 +144,25 @@ export class ConfigCache {
     const i = this.find(h1, h2, state, bits, lo, hi);
     if (i < 0) return false;
     const sets = this.sets;
+    const nodes = this.nodes;
     let rec = this.slots[i * SLOT_INTS + 7] as number;
     while (rec >= 0) {
-      const count = sets[rec + 1] as number;
-      let k = 0;
-      while (k < count) {
-        const m = sets[rec + 2 + k] as number;
+      let n = sets[rec + 1] as number;
+      while (n >= 0) {
+        const m = nodes[2 * n] as number;
         if (((maybeBits[m >>> 5] as number) & (1 << (m & 31))) === 0) break;
-        k++;
+        n = nodes[2 * n + 1] as number;
       }
-      if (k === count) return true;
+      if (n < 0) return true;
       rec = sets[rec] as number;
     }
     return false;
   }
 
   /**
-   * Records that (C, M, s) failed; M is `maybe[0..count)`. False when that would pass
-   * the memory budget: the caller gives up with an unknown verdict.
+   * Records that (C, M, s) failed; M is the node list ending at `last` (-1: empty).
+   * False when that would pass the memory budget: the caller gives up with an
+   * unknown verdict.
    */
   addFailed(
     h1: number,
@@ -148,8 +171,7 @@ export class ConfigCache {
     bits: Int32Array,
     lo: number,
     hi: number,
-    maybe: Int32Array,
-    count: number,
+    last: number,
   ): boolean {
     let i = this.find(h1, h2, state, bits, lo, hi);
     if (i < 0) {
@@ -182,17 +204,16 @@ export class ConfigCache {
       slots[at + 7] = -1;
       this.size++;
     }
-    if (this.setsUsed + count + 2 > this.sets.length) {
-      const grown = this.grow(this.sets, this.setsUsed + count + 2);
+    if (this.setsUsed + 2 > this.sets.length) {
+      const grown = this.grow(this.sets, this.setsUsed + 2);
       if (grown === undefined) return false;
       this.sets = grown;
     }
     const rec = this.setsUsed;
     const at = i * SLOT_INTS;
     this.sets[rec] = this.slots[at + 7] as number;
-    this.sets[rec + 1] = count;
-    for (let k = 0; k < count; k++) this.sets[rec + 2 + k] = maybe[k] as number;
-    this.setsUsed += count + 2;
+    this.sets[rec + 1] = last;
+    this.setsUsed += 2;
     this.slots[at + 7] = rec;
     this.records++;
     return true;

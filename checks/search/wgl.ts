@@ -67,6 +67,7 @@ export interface SearchResult {
 const HEAD = 0;
 /** Up to this many states, transitions are memoised in a table indexed by (op, state). */
 const DENSE_STATES = 64;
+const DENSE_MAX_OPS = 1 << 16;
 const RECENT_BITS = 12;
 const RECENT_MASK = (1 << RECENT_BITS) - 1;
 
@@ -124,6 +125,9 @@ export class PartitionSearch {
   private readonly cBits: Int32Array;
   private readonly mBits: Int32Array;
   private readonly mStack: Int32Array;
+  /** mNode[k]: the cache's list node for mStack[0..k]; valid for k < mValid. */
+  private readonly mNode: Int32Array;
+  private mValid = 0;
   private readonly cache: ConfigCache | undefined;
   private readonly stackOp: Int32Array;
   private readonly stackState: Int32Array;
@@ -255,6 +259,7 @@ export class PartitionSearch {
     this.cBits = new Int32Array((completed + 31) >>> 5);
     this.mBits = new Int32Array((maybe + 31) >>> 5);
     this.mStack = new Int32Array(maybe);
+    this.mNode = new Int32Array(maybe);
 
     this.z1 = new Int32Array(n);
     this.z2 = new Int32Array(n);
@@ -262,7 +267,8 @@ export class PartitionSearch {
       this.z1[i] = this.rand();
       this.z2[i] = this.rand();
     }
-    this.dense = new Int32Array(n * DENSE_STATES);
+    // (Not for huge partitions: the table would cost 256 bytes per op.)
+    this.dense = n <= DENSE_MAX_OPS ? new Int32Array(n * DENSE_STATES) : undefined;
     this.lastFrom = new Int32Array(n).fill(-1);
     this.lastTo = new Int32Array(n);
     this.cache = options.cache ? new ConfigCache(options.memory) : undefined;
@@ -370,14 +376,15 @@ export class PartitionSearch {
   run(budget: number): SearchOutcome | 'paused' {
     if (this.outcome !== undefined) return this.outcome;
     const { next, prev, entryOp, isCall, callEntry, retEntry, z1, z2, cache } = this;
-    const { pass, cIndex, mIndex, twin, cBits, mBits, mStack } = this;
+    const { pass, cIndex, mIndex, twin, cBits, mBits, mStack, mNode } = this;
     const { stackOp, stackState, stackPass, best } = this;
     const TAIL = this.tail;
     const completed = this.completed;
     const deadline = this.options.deadline;
     const firstMode = this.hasObservers ? OBSERVERS : COMPLETED;
     const lastMode = this.hasMaybe ? MAYBE : COMPLETED;
-    let { state, entry, mode, h1, h2, cLow, hi, mCount, depth, bestDepth, bestStuck, low } = this;
+    let { state, entry, mode, h1, h2, cLow, hi, mCount, mValid, depth, bestDepth, bestStuck, low } =
+      this;
     let outcome: SearchOutcome | undefined;
 
     // Places or unplaces op: the list, the bitsets, the hashes.
@@ -400,6 +407,7 @@ export class PartitionSearch {
       } else {
         const mi = mIndex[op] as number;
         mBits[mi >>> 5] = (mBits[mi >>> 5] as number) | (1 << (mi & 31));
+        if (mValid > mCount) mValid = mCount;
         mStack[mCount++] = mi;
       }
     };
@@ -419,6 +427,7 @@ export class PartitionSearch {
         const mi = mIndex[op] as number;
         mBits[mi >>> 5] = (mBits[mi >>> 5] as number) & ~(1 << (mi & 31));
         mCount--;
+        if (mValid > mCount) mValid = mCount;
       }
       const c = callEntry[op] as number;
       next[prev[c] as number] = c;
@@ -510,21 +519,31 @@ export class PartitionSearch {
           outcome = 'invalid';
           break;
         }
-        if (
-          cache !== undefined &&
-          !cache.addFailed(
-            h1 ^ (this.sz1[state] as number),
-            h2 ^ (this.sz2[state] as number),
-            state,
-            cBits,
-            cLow >>> 5,
-            hi,
-            mStack,
-            mCount,
-          )
-        ) {
-          outcome = 'memory';
-          break;
+        if (cache !== undefined) {
+          // The maybe-set as shared list nodes, made only for prefixes not made yet.
+          let ok = true;
+          while (mValid < mCount && ok) {
+            const parent = mValid > 0 ? (mNode[mValid - 1] as number) : -1;
+            const node = cache.node(mStack[mValid] as number, parent);
+            ok = node >= 0;
+            mNode[mValid] = node;
+            if (ok) mValid++;
+          }
+          if (
+            !ok ||
+            !cache.addFailed(
+              h1 ^ (this.sz1[state] as number),
+              h2 ^ (this.sz2[state] as number),
+              state,
+              cBits,
+              cLow >>> 5,
+              hi,
+              mCount > 0 ? (mNode[mCount - 1] as number) : -1,
+            )
+          ) {
+            outcome = 'memory';
+            break;
+          }
         }
         depth--;
         if (depth < low) low = depth;
@@ -549,6 +568,7 @@ export class PartitionSearch {
       cLow,
       hi,
       mCount,
+      mValid,
       depth,
       bestDepth,
       bestStuck,
