@@ -311,7 +311,7 @@ function kvBench(): void {
   w(`\nc50-ok.txt eight times over (80 keys of appends), each in a fresh process:\n`);
   const modes: [string, string][] = [
     ['in-process', 'one thread'],
-    ['auto', 'auto (threads after 300 ms)'],
+    ['auto', 'auto (threads after 1 s)'],
     ['two', 'two threads from the start'],
   ];
   const figures = modes.map(

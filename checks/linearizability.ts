@@ -34,7 +34,7 @@ export interface CheckOptions {
   readonly maxCacheBytes?: number;
   /**
    * Threads for keyed histories. 'auto' (default): keys are searched in this thread,
-   * and worker threads take the keys not started yet once that has taken 300 ms; a
+   * and worker threads take the keys not started yet once that has taken 1000 ms; a
    * number: that many threads (this one included) from the start.
    */
   readonly workers?: number | 'auto';
@@ -103,7 +103,7 @@ const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
  * not started yet are shared with worker threads. Most histories are done sooner, and
  * copying ops to workers would cost more than it saves.
  */
-const HANDOFF_MS = 300;
+const HANDOFF_MS = 1000;
 
 /** Checks a history for linearizability. Bad input throws HistoryError. */
 export async function checkLinearizability(
@@ -146,7 +146,7 @@ export async function checkLinearizability(
     forceWorkers: typeof options.workers === 'number',
   };
   const { results, threadsUsed } = await searchKeys(partitions, searchModel, plan);
-  const memoryBytes = threads > 1 ? maxBytes / threads : maxBytes;
+  const memoryBytes = threadsUsed > 1 ? maxBytes / threads : maxBytes;
   const base = { model: model.name, ops: checked, keys: partitions.length, threads: threadsUsed };
   const linearizations: KeyLinearization[] = [];
   let invalidAt = -1;
