@@ -13,6 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { History } from './history.js';
@@ -74,25 +75,31 @@ async function loadCorpus(): Promise<Entry[]> {
 /** One pass over the corpus: ms per group and per file; throws on a wrong verdict. */
 interface Pass {
   readonly group: Record<Group, number>;
+  /** CPU time (user + system) per group: steadier than wall time on a shared machine. */
+  readonly cpu: Record<Group, number>;
   readonly file: Map<string, number>;
   readonly unknown: number;
 }
 
 async function pass(entries: readonly Entry[], options: CheckOptions = {}): Promise<Pass> {
   const group: Record<Group, number> = { etcd: 0, kv: 0, knossos: 0 };
+  const cpu: Record<Group, number> = { etcd: 0, kv: 0, knossos: 0 };
   const file = new Map<string, number>();
   let unknown = 0;
   for (const e of entries) {
+    const c = process.cpuUsage();
     const t = performance.now();
     const r = await checkLinearizability(e.history, options);
     const ms = performance.now() - t;
+    const used = process.cpuUsage(c);
+    cpu[e.group] += (used.user + used.system) / 1000;
     group[e.group] += ms;
     file.set(e.name, ms);
     if (r.valid === 'unknown') unknown++;
     else if (r.valid !== e.expected)
       throw new Error(`${e.name}: got ${String(r.valid)}, expected ${String(e.expected)}`);
   }
-  return { group, file, unknown };
+  return { group, cpu, file, unknown };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
@@ -115,8 +122,9 @@ async function warmGroups(
   entries: readonly Entry[],
   runs: number,
   options: CheckOptions = {},
-): Promise<{ group: Record<Group, number>; file: Map<string, number>; unknown: number }> {
+): Promise<Pass> {
   const group: Record<Group, number> = { etcd: 0, kv: 0, knossos: 0 };
+  const cpu: Record<Group, number> = { etcd: 0, kv: 0, knossos: 0 };
   const file = new Map<string, number>();
   let unknown = 0;
   for (const g of GROUPS) {
@@ -125,10 +133,11 @@ async function warmGroups(
     const passes: Pass[] = [];
     for (let i = 0; i < runs; i++) passes.push(await pass(mine, options));
     group[g] = median(passes.map((p) => p.group[g]));
+    cpu[g] = median(passes.map((p) => p.cpu[g]));
     for (const e of mine) file.set(e.name, median(passes.map((p) => p.file.get(e.name) ?? 0)));
     unknown += passes[0]?.unknown ?? 0;
   }
-  return { group, file, unknown };
+  return { group, cpu, file, unknown };
 }
 
 async function corpusBench(): Promise<void> {
@@ -158,26 +167,37 @@ async function corpusBench(): Promise<void> {
   w(`(cold: first pass in a fresh process; warm: median of 7 passes after a warm-up pass;\n`);
   w(` baseline: Porcupine's algorithm here, plain WGL + Lowe's cache, median of 3 warm passes)\n`);
   w(
-    `group          files   cold ms   warm ms  baseline  warm/base  Porcupine  warm/Porcupine  cold/Porcupine\n`,
+    `(load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(
+        ' ',
+      )} on ${availableParallelism()} CPUs: wall times grow with the machine's load, CPU times less)\n`,
+  );
+  w(
+    `group          files   cold ms   warm ms  warm CPU  baseline  warm/base  Porcupine  warm/Porcupine  cold/Porcupine\n`,
   );
   const row = (
     label: string,
     n: number,
     c: number,
     wm: number,
+    wc: number,
     base: number,
     anchor: number,
   ): void => {
     w(
-      `${label.padEnd(14)}${String(n).padStart(6)}${f1(c)}  ${f1(wm)}  ${f1(base)}  ${ratio(wm, base).padStart(8)}  ${f1(anchor)}  ${ratio(wm, anchor).padStart(14)}  ${ratio(c, anchor).padStart(14)}\n`,
+      `${label.padEnd(14)}${String(n).padStart(6)}${f1(c)}  ${f1(wm)}  ${f1(wc)}  ${f1(base)}  ${ratio(wm, base).padStart(8)}  ${f1(anchor)}  ${ratio(wm, anchor).padStart(14)}  ${ratio(c, anchor).padStart(14)}\n`,
     );
   };
-  for (const g of GROUPS) row(g, count(g), cold.group[g], warm.group[g], plain.group[g], ANCHOR[g]);
+  for (const g of GROUPS) {
+    row(g, count(g), cold.group[g], warm.group[g], warm.cpu[g], plain.group[g], ANCHOR[g]);
+  }
   row(
     'total',
     entries.length,
     total(cold.group),
     total(warm.group),
+    total(warm.cpu),
     total(plain.group),
     ANCHOR.total,
   );
