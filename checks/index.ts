@@ -9,8 +9,8 @@
  *   parseHistory(text, { format?, initial?, source? }): History
  *     The same from a string (tests, histories held in memory).
  *   checkLinearizability(history, { model?, timeoutMs?, initial? }): Promise<CheckResult>
- *     { valid: true | false | 'unknown', model, ops, keys, ms, reason?, counterexample?,
- *       linearizations }. `model` is a name (register, cas-register, kv, porcupine-kv,
+ *     { valid: true | false | 'unknown', model, ops, keys, ms, threads, reason?,
+ *       counterexample?: { key, op, prefix, initial, states }, linearizations }. `model` is a name (register, cas-register, kv, porcupine-kv,
  *     mutex, multi-register) or a Model; absent, the history's suggested one. A timeout
  *     or the memory budget yields 'unknown', never a wrong answer.
  *   renderCheckHtml(history, result, { id?, maxOps? }): string
