@@ -431,5 +431,10 @@ function unpartitioned(model: Model): Model<ReadonlyMap<string, unknown>> {
     showState(state) {
       return `{${[...state.entries()].map(([k, s]) => `${k}: ${model.showState(s)}`).join(', ')}}`;
     },
+    sizeOf(state) {
+      let bytes = 96;
+      for (const s of state.values()) bytes += 48 + (model.sizeOf?.(s) ?? 64);
+      return bytes;
+    },
   };
 }

@@ -50,6 +50,8 @@ export interface Model<S = unknown> {
   /** A 32-bit hash of a state; equal states must hash equal. */
   hash(state: S): number;
   equals(a: S, b: S): boolean;
+  /** Roughly how many bytes a state holds, for the memory budget (default 64). */
+  sizeOf?(state: S): number;
   showState(state: S): string;
   /** "read -> 3", "cas(1, 2) -> fail", for counterexamples. */
   showOp(op: ModelOp): string;

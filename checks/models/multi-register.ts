@@ -54,6 +54,7 @@ export const model: Model<Registers> = {
     return regs === undefined ? state : { initial: state.initial, regs };
   },
   hash: (state) => hashString(identity(state)),
+  sizeOf: (state) => 96 + 64 * state.regs.size,
   equals: (a, b) => a === b || identity(a) === identity(b),
   showState(state) {
     const regs = [...state.regs.entries()]

@@ -53,6 +53,7 @@ export const model: Model<Text> = {
     }
   },
   hash: (state) => state.h,
+  sizeOf: (state) => 48 + 2 * state.s.length,
   equals: (a, b) => a === b || (a.h === b.h && a.s === b.s),
   showState: (state) => JSON.stringify(state.s),
   showOp: (op) =>

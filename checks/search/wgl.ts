@@ -68,6 +68,8 @@ const HEAD = 0;
 /** Up to this many states, transitions are memoised in a table indexed by (op, state). */
 const DENSE_STATES = 64;
 const DENSE_MAX_OPS = 1 << 16;
+/** What an interned model state is charged to the memory budget, unless the model says. */
+const STATE_BYTES = 64;
 const RECENT_BITS = 12;
 const RECENT_MASK = (1 << RECENT_BITS) - 1;
 
@@ -154,6 +156,9 @@ export class PartitionSearch {
   private readonly lastTo: Int32Array;
   private readonly recent = new Int32Array(3 << RECENT_BITS);
   private steps = 0;
+  /** Set when interning states passed the memory budget. */
+  private overBudget = false;
+  private stateBytes = 0;
 
   // Search position, saved between runs.
   private state: number;
@@ -305,6 +310,11 @@ export class PartitionSearch {
     }
     const id = this.states.length;
     this.states.push(s);
+    const memory = this.options.memory;
+    const bytes = model.sizeOf?.(s) ?? STATE_BYTES;
+    this.stateBytes += bytes;
+    memory.used += bytes;
+    if (memory.used > memory.max) this.overBudget = true;
     slots[2 * i] = h;
     slots[2 * i + 1] = id + 1;
     if ((id + 1) * 2 > mask) this.growStates();
@@ -453,6 +463,10 @@ export class PartitionSearch {
           continue;
         }
         let to = this.step(state, op);
+        if (this.overBudget) {
+          outcome = 'memory';
+          break;
+        }
         if (to >= 0 && depth > 0 && stackPass[depth - 1] === MAYBE) {
           // The maybe op just applied would be wasted if this op ends in the same state
           // without it: that order is explored (first) from the node before it.
@@ -575,7 +589,7 @@ export class PartitionSearch {
       low,
     });
     this.outcome = outcome;
-    if (outcome !== undefined) this.cache?.release();
+    if (outcome !== undefined) this.release();
     return outcome ?? 'paused';
   }
 
@@ -583,7 +597,14 @@ export class PartitionSearch {
   abandon(): void {
     if (this.outcome !== undefined) return;
     this.outcome = 'timeout';
+    this.release();
+  }
+
+  /** Gives the cache's and the states' memory back to the budget. */
+  private release(): void {
     this.cache?.release();
+    this.options.memory.used -= this.stateBytes;
+    this.stateBytes = 0;
   }
 
   /** The result; meaningful once `run` has returned an outcome (or after `abandon`). */
