@@ -72,6 +72,7 @@ const DENSE_MAX_OPS = 1 << 16;
 const STATE_BYTES = 64;
 const RECENT_BITS = 12;
 const RECENT_MASK = (1 << RECENT_BITS) - 1;
+const EMPTY = new Int32Array(0);
 
 /** Searches one partition to the end (or the deadline). */
 export function searchPartition(
@@ -154,7 +155,8 @@ export class PartitionSearch {
   private dense: Int32Array | undefined;
   private readonly lastFrom: Int32Array;
   private readonly lastTo: Int32Array;
-  private readonly recent = new Int32Array(3 << RECENT_BITS);
+  /** Allocated when the dense table retires (most small histories never need it). */
+  private recent = EMPTY;
   private steps = 0;
   /** Set when interning states passed the memory budget. */
   private overBudget = false;
@@ -274,6 +276,7 @@ export class PartitionSearch {
     }
     // (Not for huge partitions: the table would cost 256 bytes per op.)
     this.dense = n <= DENSE_MAX_OPS ? new Int32Array(n * DENSE_STATES) : undefined;
+    if (this.dense === undefined) this.recent = new Int32Array(3 << RECENT_BITS);
     this.lastFrom = new Int32Array(n).fill(-1);
     this.lastTo = new Int32Array(n);
     this.cache = options.cache ? new ConfigCache(options.memory) : undefined;
@@ -328,7 +331,10 @@ export class PartitionSearch {
     }
     this.sz1[id] = this.rand();
     this.sz2[id] = this.rand();
-    if (id >= DENSE_STATES) this.dense = undefined;
+    if (id >= DENSE_STATES && this.dense !== undefined) {
+      this.dense = undefined;
+      this.recent = new Int32Array(3 << RECENT_BITS);
+    }
     return id;
   }
 
