@@ -192,21 +192,13 @@ export class PartitionSearch {
     // Entries in event order: a call per op, a return per op that has one.
     let e = 0;
     for (let i = 0; i < n; i++) e += (input.ret[i] as number) >= 0 ? 2 : 1;
-    const positions = new Float64Array(e);
     const owners = new Int32Array(e);
     let k = 0;
     for (let i = 0; i < n; i++) {
-      positions[k] = input.call[i] as number;
       owners[k++] = i;
-      const r = input.ret[i] as number;
-      if (r >= 0) {
-        positions[k] = r;
-        owners[k++] = ~i;
-      }
+      if ((input.ret[i] as number) >= 0) owners[k++] = ~i;
     }
-    const sorted = Array.from({ length: e }, (_, j) => j).sort(
-      (a, b) => (positions[a] as number) - (positions[b] as number),
-    );
+    const sorted = sortByPosition(input, owners);
     this.tail = e + 1;
     this.next = new Int32Array(e + 2);
     this.prev = new Int32Array(e + 2);
@@ -643,4 +635,32 @@ function slotOf(op: number, state: number): number {
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   return h ^ (h >>> 16);
+}
+
+/** Entry numbers (indices into `owners`) in event order. */
+function sortByPosition(input: SearchInput, owners: Int32Array): Int32Array {
+  const e = owners.length;
+  const position = (j: number): number => {
+    const o = owners[j] as number;
+    return o >= 0 ? (input.call[o] as number) : (input.ret[~o] as number);
+  };
+  if (e < 1 << 22) {
+    // position * 2^22 + entry stays below 2^53 for positions below 2^31.
+    const keys = new Float64Array(e);
+    let fits = true;
+    for (let j = 0; j < e; j++) {
+      const p = position(j);
+      if (p >= 2 ** 31) fits = false;
+      keys[j] = p * 4194304 + j;
+    }
+    if (fits) {
+      keys.sort();
+      const out = new Int32Array(e);
+      for (let j = 0; j < e; j++) out[j] = (keys[j] as number) % 4194304;
+      return out;
+    }
+  }
+  return Int32Array.from(
+    Array.from({ length: e }, (_, j) => j).sort((a, b) => position(a) - position(b)),
+  );
 }
