@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 RAFTBED := node dist/harness/cli/main.js
 
-.PHONY: help deps npm-deps docker-engine build lint check run bench chaos clean
+.PHONY: help deps npm-deps docker-engine build delayer lint check run bench chaos clean
 
 help:
 	@echo "make run     install what is missing, build, run the default chaos experiment"
@@ -27,6 +27,19 @@ docker-engine:
 
 build: npm-deps
 	npx tsc -p tsconfig.build.json
+	@$(MAKE) --no-print-directory delayer
+
+# The NFQUEUE delayer behind `raftbed slow` where the kernel has no netem.
+DELAYER := .raftbed/bin/raftbed-delayer
+NFQ_HEADER := /usr/include/libnetfilter_queue/libnetfilter_queue.h
+delayer:
+	@if command -v gcc >/dev/null 2>&1 && [ -e $(NFQ_HEADER) ]; then \
+	  $(MAKE) --no-print-directory $(DELAYER) >/dev/null; \
+	else echo "delayer not built (needs gcc and libnetfilter-queue-dev); slow then needs netem"; fi
+
+$(DELAYER): harness/faults/delayer/delayer.c
+	@mkdir -p $(dir $@)
+	gcc -O2 -Wall -Wextra -o $@ $< -lnetfilter_queue -lnfnetlink
 
 lint: npm-deps
 	npx tsc -p tsconfig.json --noEmit

@@ -25,6 +25,20 @@ const vitest = (project) => ({
   count: () => vitestCounts(join(outDir, `${project}.json`)),
 });
 const single = (name, cmd) => ({ name, cmd, count: (code) => (code === 0 ? [1, 0] : [0, 1]) });
+// Each simulated seed counts as one test, read from the sim's own last summary line.
+const sim = (nodes, seeds) => ({
+  name: `sim-${nodes}`,
+  cmd: [
+    'node',
+    'dist/harness/cli/main.js',
+    'sim',
+    '--seeds',
+    String(seeds),
+    '--nodes',
+    String(nodes),
+  ],
+  count: (_code, out) => simCounts(out),
+});
 
 /** Budgets in seconds; CI's whole make check must stay under 20 minutes on 2 cores. */
 const suites = [
@@ -32,6 +46,8 @@ const suites = [
   { ...single('eslint', ['npx', 'eslint', '.']), budget: 240 },
   { ...single('prettier', ['npx', 'prettier', '--check', '.']), budget: 60 },
   { ...vitest('unit'), budget: 300 },
+  { ...sim(3, 1000), budget: 150 },
+  { ...sim(5, 1000), budget: 240 },
   { ...vitest('int'), budget: 300 },
   { ...vitest('docker'), budget: 420 },
   { ...vitest('chaos'), budget: 420 },
@@ -51,6 +67,12 @@ function vitestCounts(file) {
   ).length;
   const total = r.numPassedTests + failed + brokenFiles;
   return total === 0 ? [0, 1] : [r.numPassedTests, failed + brokenFiles];
+}
+
+/** [passed, failed] from the last `N passed, N failed` line `raftbed sim` printed. */
+function simCounts(out) {
+  const last = [...out.matchAll(/^(\d+) passed, (\d+) failed$/gm)].pop();
+  return last === undefined ? [0, 1] : [Number(last[1]), Number(last[2])];
 }
 
 function run(suite) {

@@ -5,7 +5,7 @@
  * (it follows from `prevIndex`). Decoding never throws: garbage gives a
  * DecodeError that the caller drops and counts.
  */
-import { ByteReader, ByteWriter, DecodeError, uvarintSize } from '../util/bytes.js';
+import { ByteReader, ByteWriter, DecodeError, utf8, uvarintSize } from '../util/bytes.js';
 import type { Message, MessageType } from './messages.js';
 import { MAX_NUMBER, MESSAGE_TYPES } from './messages.js';
 import type { Entry, EntryKind, SnapshotMeta } from './types.js';
@@ -25,9 +25,53 @@ function kindCode(kind: EntryKind): number {
   return KINDS.indexOf(kind);
 }
 
+const idCache = new Map<string, Uint8Array>();
+
+/** Node ids repeat in every message: encode each once. */
+function idBytes(id: string): Uint8Array {
+  let b = idCache.get(id);
+  if (b === undefined) {
+    b = utf8(id);
+    if (idCache.size < 4096) idCache.set(id, b);
+  }
+  return b;
+}
+
+/** Short ASCII ids by their bytes packed in a number: ids repeat in every message. */
+const shortIds = new Map<number, string>();
+
+/** Reads a node id; ASCII ids (the usual `n1`) skip the UTF-8 decoder. */
+function readId(r: ByteReader): string {
+  const b = r.bytes(MAX_ID_BYTES);
+  let ascii = true;
+  let key = b.length;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] ?? 0;
+    if (c >= 0x80) ascii = false;
+    key = key * 128 + c;
+  }
+  if (ascii) {
+    const cacheable = b.length <= 6;
+    const hit = cacheable ? shortIds.get(key) : undefined;
+    if (hit !== undefined) return hit;
+    let s = '';
+    for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i] ?? 0);
+    if (cacheable && shortIds.size < 4096) shortIds.set(key, s);
+    return s;
+  }
+  try {
+    return strictUtf8.decode(b);
+  } catch {
+    r.fail('invalid UTF-8 in a node id');
+    return '';
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 export function encodeMessage(m: Message): Uint8Array {
-  const w = new ByteWriter(64);
-  w.u8(typeCode(m.type)).string(m.from).string(m.to).uvarint(m.term);
+  const w = new ByteWriter(m.type === 'append' || m.type.endsWith('Chunk') ? 256 : 48);
+  w.u8(typeCode(m.type)).bytes(idBytes(m.from)).bytes(idBytes(m.to)).uvarint(m.term);
   switch (m.type) {
     case 'vote':
       w.bool(m.pre).uvarint(m.lastIndex).uvarint(m.lastTerm);
@@ -74,7 +118,7 @@ export function encodeMessage(m: Message): Uint8Array {
 
 function writeMeta(w: ByteWriter, meta: SnapshotMeta): void {
   w.uvarint(meta.index).uvarint(meta.term).uvarint(meta.peers.length);
-  for (const p of meta.peers) w.string(p);
+  for (const p of meta.peers) w.bytes(idBytes(p));
 }
 
 /** The encoded length of `m`, in bytes. */
@@ -105,17 +149,16 @@ export function decodeMessage(bytes: Uint8Array): Message | DecodeError {
   const type = MESSAGE_TYPES[code - 1];
   if (!r.ok) return r.error ?? new DecodeError('empty message', 0);
   if (type === undefined) return new DecodeError(`unknown message type ${code}`, 0);
-  const from = r.string(MAX_ID_BYTES);
-  const to = r.string(MAX_ID_BYTES);
+  const from = readId(r);
+  const to = readId(r);
   const term = num(r);
-  const env = { from, to, term };
   let m: Message;
   switch (type) {
     case 'vote':
-      m = { ...env, type, pre: r.bool(), lastIndex: num(r), lastTerm: num(r) };
+      m = { type, from, to, term, pre: r.bool(), lastIndex: num(r), lastTerm: num(r) };
       break;
     case 'voteResponse':
-      m = { ...env, type, pre: r.bool(), granted: r.bool() };
+      m = { type, from, to, term, pre: r.bool(), granted: r.bool() };
       break;
     case 'append': {
       const prevIndex = num(r);
@@ -131,13 +174,15 @@ export function decodeMessage(bytes: Uint8Array): Message | DecodeError {
         const data = r.bytes();
         entries.push({ index: prevIndex + 1 + i, term: entryTerm, kind, data: data.slice() });
       }
-      m = { ...env, type, prevIndex, prevTerm, commit, entries };
+      m = { type, from, to, term, prevIndex, prevTerm, commit, entries };
       break;
     }
     case 'appendResponse':
       m = {
-        ...env,
         type,
+        from,
+        to,
+        term,
         success: r.bool(),
         index: num(r),
         hintIndex: num(r),
@@ -145,10 +190,10 @@ export function decodeMessage(bytes: Uint8Array): Message | DecodeError {
       };
       break;
     case 'heartbeat':
-      m = { ...env, type, commit: num(r), round: num(r) };
+      m = { type, from, to, term, commit: num(r), round: num(r) };
       break;
     case 'heartbeatResponse':
-      m = { ...env, type, round: num(r) };
+      m = { type, from, to, term, round: num(r) };
       break;
     case 'entryChunk': {
       const prevIndex = num(r);
@@ -160,11 +205,24 @@ export function decodeMessage(bytes: Uint8Array): Message | DecodeError {
       const offset = num(r);
       const data = r.bytes().slice();
       if (r.ok && offset + data.length > total) r.fail('chunk runs past the entry');
-      m = { ...env, type, prevIndex, prevTerm, commit, entryTerm, kind, total, offset, data };
+      m = {
+        type,
+        from,
+        to,
+        term,
+        prevIndex,
+        prevTerm,
+        commit,
+        entryTerm,
+        kind,
+        total,
+        offset,
+        data,
+      };
       break;
     }
     case 'entryChunkAck':
-      m = { ...env, type, index: num(r), entryTerm: num(r), offset: num(r) };
+      m = { type, from, to, term, index: num(r), entryTerm: num(r), offset: num(r) };
       break;
     case 'snapshotChunk': {
       const meta = readMeta(r);
@@ -172,17 +230,17 @@ export function decodeMessage(bytes: Uint8Array): Message | DecodeError {
       const offset = num(r);
       const data = r.bytes().slice();
       if (r.ok && offset + data.length > total) r.fail('chunk runs past the snapshot');
-      m = { ...env, type, meta, total, offset, data };
+      m = { type, from, to, term, meta, total, offset, data };
       break;
     }
     case 'snapshotAck':
-      m = { ...env, type, index: num(r), snapshotTerm: num(r), offset: num(r) };
+      m = { type, from, to, term, index: num(r), snapshotTerm: num(r), offset: num(r) };
       break;
     case 'readIndex':
-      m = { ...env, type, id: num(r) };
+      m = { type, from, to, term, id: num(r) };
       break;
     case 'readIndexResponse':
-      m = { ...env, type, id: num(r), ok: r.bool(), index: num(r) };
+      m = { type, from, to, term, id: num(r), ok: r.bool(), index: num(r) };
       break;
   }
   r.expectEnd();
@@ -211,6 +269,6 @@ function readMeta(r: ByteReader): SnapshotMeta {
   const count = r.uvarint();
   if (count > MAX_PEERS) r.fail(`${count} peers is over the limit of ${MAX_PEERS}`);
   const peers: string[] = [];
-  for (let i = 0; i < count && r.ok; i++) peers.push(r.string(MAX_ID_BYTES));
+  for (let i = 0; i < count && r.ok; i++) peers.push(readId(r));
   return { index, term, peers };
 }

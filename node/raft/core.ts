@@ -132,6 +132,7 @@ export class RaftCore {
     s.snapshot = snapshot;
     s.applied = log.snapIndex;
     s.resetElectionTimer();
+    s.reads.seedWireIds(options.random());
     this.s = s;
     this.settings = settings;
     this.prevSoft = this.softState();
@@ -222,7 +223,11 @@ export class RaftCore {
     } else if (FOLLOWER_REPLIES.has(m.type)) {
       if (s.role !== 'leader') return true; // a reply to a leadership we no longer hold
       const pr = s.progress.get(m.from);
-      if (pr !== undefined) pr.recentActive = true;
+      if (pr !== undefined) {
+        pr.recentActive = true;
+        // It answers, so it is up, whatever the transport said.
+        pr.paused = false;
+      }
     }
     switch (m.type) {
       case 'append':

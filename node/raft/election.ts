@@ -55,6 +55,7 @@ function becomeCandidate(s: CoreState): void {
 }
 
 function requestVotes(s: CoreState, pre: boolean, term: number): void {
+  s.heartbeatElapsed = 0;
   const lastIndex = s.log.lastIndex();
   const lastTerm = s.log.lastTerm();
   for (const to of s.others) s.send({ type: 'vote', to, pre, lastIndex, lastTerm }, term);
@@ -92,7 +93,24 @@ export function campaign(s: CoreState): void {
 
 export function tickElection(s: CoreState, ms: number): void {
   s.electionElapsed += ms;
-  if (s.electionElapsed >= s.randomizedTimeout) campaign(s);
+  if (s.electionElapsed >= s.randomizedTimeout) {
+    campaign(s);
+    return;
+  }
+  if (s.role === 'candidate' || s.role === 'precandidate') {
+    // Datagrams get lost: ask again those who have not answered, rather than
+    // losing a whole election timeout to one lost request or reply.
+    s.heartbeatElapsed += ms;
+    if (s.heartbeatElapsed >= s.cfg.heartbeatMs) {
+      s.heartbeatElapsed = 0;
+      const pre = s.role === 'precandidate';
+      const term = pre ? s.term + 1 : s.term;
+      const lastIndex = s.log.lastIndex();
+      const lastTerm = s.log.lastTerm();
+      for (const to of s.others)
+        if (!s.votes.has(to)) s.send({ type: 'vote', to, pre, lastIndex, lastTerm }, term);
+    }
+  }
 }
 
 export function handleVote(s: CoreState, m: VoteRequest): void {

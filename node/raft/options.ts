@@ -3,6 +3,8 @@
  * sized for UDP: a message plus the transport's header (at most 64 bytes) stays
  * under 1,400 bytes, one unfragmented datagram.
  */
+import { encodedLength } from './codec.js';
+import { MAX_NUMBER } from './messages.js';
 import type { NodeId } from './types.js';
 
 /** How the core behaves; every field but `id` and `peers` has a default. */
@@ -82,6 +84,8 @@ export const DEFAULTS = {
 
 /** Smallest maxMessageLength that leaves room for every header and some payload. */
 export const MIN_MESSAGE_LENGTH = 256;
+/** Payload bytes a snapshot chunk must at least carry. */
+const MIN_CHUNK_PAYLOAD = 32;
 
 /** Fills in defaults and rejects settings that cannot work, naming the field. */
 export function resolveSettings(s: RaftSettings): ResolvedSettings {
@@ -125,5 +129,22 @@ export function resolveSettings(s: RaftSettings): ResolvedSettings {
     bad('heartbeatMs', 'must be below electionTimeoutMinMs');
   if (r.maxMessageLength < MIN_MESSAGE_LENGTH)
     bad('maxMessageLength', `must be at least ${MIN_MESSAGE_LENGTH}`);
+  // Every snapshot chunk repeats the configuration: it must leave room for payload.
+  const longest = r.peers.reduce((a, p) => (p.length > a.length ? p : a), '');
+  const chunkHeader = encodedLength({
+    type: 'snapshotChunk',
+    from: longest,
+    to: longest,
+    term: MAX_NUMBER,
+    meta: { index: MAX_NUMBER, term: MAX_NUMBER, peers: r.peers },
+    total: MAX_NUMBER,
+    offset: MAX_NUMBER,
+    data: new Uint8Array(0),
+  });
+  if (chunkHeader + MIN_CHUNK_PAYLOAD > r.maxMessageLength)
+    bad(
+      'peers',
+      `(${r.peers.length} of them) leave no room for snapshot chunks in ${r.maxMessageLength} bytes`,
+    );
   return r;
 }

@@ -21,6 +21,13 @@ export interface PendingRead {
   readonly origin: ReadOrigin;
   readonly index: number;
   readonly round: number;
+  elapsedMs: number;
+}
+
+/** A read on the leader waiting for an entry of its term to commit. */
+export interface WaitingRead {
+  readonly origin: ReadOrigin;
+  elapsedMs: number;
 }
 
 /** A follower's read waiting for the leader's answer. */
@@ -39,7 +46,7 @@ export interface ConfirmedRead {
 
 export class ReadTracker {
   /** Leader: reads that arrived before an entry of this term committed. */
-  waitingForTerm: ReadOrigin[] = [];
+  waitingForTerm: WaitingRead[] = [];
   /** Leader: reads waiting for their heartbeat round, in round order. */
   pending: PendingRead[] = [];
   /** Follower: requests sent to the leader, by wire id. */
@@ -48,13 +55,21 @@ export class ReadTracker {
   confirmed: ConfirmedRead[] = [];
   private nextWireId = 1;
 
+  /**
+   * Starts wire ids at a random point: after a restart, a late answer to the
+   * previous incarnation's request must not match a new request's id.
+   */
+  seedWireIds(random: number): void {
+    this.nextWireId = 1 + Math.floor(Math.min(Math.max(random, 0), 1) * 2 ** 40);
+  }
+
   newWireId(): number {
     return this.nextWireId++;
   }
 
   /** Reads the leader must give up when it steps down: waiting and pending ones. */
   takeLeaderReads(): ReadOrigin[] {
-    const out = [...this.waitingForTerm, ...this.pending.map((p) => p.origin)];
+    const out = [...this.waitingForTerm.map((w) => w.origin), ...this.pending.map((p) => p.origin)];
     this.waitingForTerm = [];
     this.pending = [];
     return out;

@@ -23,11 +23,11 @@ export function readIndex(s: CoreState, requestId: number): void {
   s.send({ type: 'readIndex', to: s.leader, id });
 }
 
-function leaderRead(s: CoreState, origin: ReadOrigin): void {
+function leaderRead(s: CoreState, origin: ReadOrigin, elapsedMs = 0): void {
   // Until an entry of this term commits, our commit index may lag what an
   // earlier leader committed.
   if (!s.committedInTerm()) {
-    s.reads.waitingForTerm.push(origin);
+    s.reads.waitingForTerm.push({ origin, elapsedMs });
     return;
   }
   const index = s.log.committed;
@@ -38,7 +38,7 @@ function leaderRead(s: CoreState, origin: ReadOrigin): void {
   // A round whose heartbeats were not handed out yet still starts after this
   // read arrived, so reads arriving together share it.
   if (!s.roundUnsent) bcastHeartbeat(s);
-  s.reads.pending.push({ origin, index, round: s.round });
+  s.reads.pending.push({ origin, index, round: s.round, elapsedMs });
 }
 
 function confirm(s: CoreState, origin: ReadOrigin, index: number): void {
@@ -65,7 +65,7 @@ export function onCommitAdvanced(s: CoreState): void {
   if (s.reads.waitingForTerm.length === 0 || !s.committedInTerm()) return;
   const waiting = s.reads.waitingForTerm;
   s.reads.waitingForTerm = [];
-  for (const origin of waiting) leaderRead(s, origin);
+  for (const w of waiting) leaderRead(s, w.origin, w.elapsedMs);
 }
 
 /** The leader steps down: its unconfirmed reads fail (confirmed ones stay valid). */
@@ -101,15 +101,32 @@ export function handleReadIndexResponse(s: CoreState, m: ReadIndexResponse): voi
   else fail(s, f.requestId, 'leader-changed');
 }
 
-/** Follower: a request the leader did not answer within an election timeout fails. */
+/**
+ * A read not confirmed within the maximum election timeout fails: on a
+ * follower the leader did not answer; on a leader no quorum acknowledged (it
+ * may be cut off without check-quorum to depose it), so reads must not pile up.
+ */
 export function tickReads(s: CoreState, ms: number): void {
-  if (s.reads.forwarded.size === 0) return;
+  const limit = s.cfg.electionTimeoutMaxMs;
   for (const [id, f] of s.reads.forwarded) {
     f.elapsedMs += ms;
-    if (f.elapsedMs >= s.cfg.electionTimeoutMaxMs) {
+    if (f.elapsedMs >= limit) {
       s.reads.forwarded.delete(id);
       fail(s, f.requestId, 'timeout');
     }
+  }
+  const r = s.reads;
+  if (r.pending.length === 0 && r.waitingForTerm.length === 0) return;
+  const expired: ReadOrigin[] = [];
+  for (const p of r.pending) if ((p.elapsedMs += ms) >= limit) expired.push(p.origin);
+  for (const w of r.waitingForTerm) if ((w.elapsedMs += ms) >= limit) expired.push(w.origin);
+  if (expired.length === 0) return;
+  r.pending = r.pending.filter((p) => p.elapsedMs < limit);
+  r.waitingForTerm = r.waitingForTerm.filter((w) => w.elapsedMs < limit);
+  for (const origin of expired) {
+    // A follower's own timer answers its caller; tell it anyway so it need not wait.
+    if (origin.kind === 'local') fail(s, origin.requestId, 'timeout');
+    else s.send({ type: 'readIndexResponse', to: origin.from, id: origin.id, ok: false, index: 0 });
   }
 }
 

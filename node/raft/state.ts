@@ -30,6 +30,8 @@ export interface EntryReception {
 /** A snapshot being received in chunks. */
 export interface SnapshotReception {
   readonly meta: SnapshotMeta;
+  /** The term of the leader sending it. */
+  readonly leaderTerm: number;
   readonly rx: ChunkReceiver;
 }
 
@@ -99,8 +101,12 @@ export class CoreState {
     return id !== this.id && this.others.includes(id);
   }
 
+  /** Queues `m` (a fresh object the caller gives up), stamped with our id and term. */
   send(m: Outgoing, term = this.term): void {
-    this.msgs.push({ ...m, from: this.id, term });
+    const full = m as Outgoing & { from: NodeId; term: number };
+    full.from = this.id;
+    full.term = term;
+    this.msgs.push(full);
   }
 
   resetElectionTimer(): void {

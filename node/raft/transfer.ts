@@ -13,6 +13,14 @@ import type { Progress } from './progress.js';
 import { appendMatching, rejectAppend, reply } from './replication.js';
 import type { CoreState } from './state.js';
 
+/**
+ * Chunks in flight: as many bytes as maxInflight full messages would carry,
+ * so small chunks do not throttle a transfer to one tiny datagram per round trip.
+ */
+function chunkWindow(s: CoreState, size: number): number {
+  return s.cfg.maxInflight * Math.max(1, Math.floor(s.cfg.maxMessageLength / size));
+}
+
 /** Payload bytes per chunk so that a chunk message never exceeds maxMessageLength. */
 function chunkSize(s: CoreState, emptyChunkLength: number): number {
   // emptyChunkLength counts one byte for the empty payload's length prefix.
@@ -37,7 +45,7 @@ export function startSnapshot(s: CoreState, peer: string, pr: Progress): void {
       data: new Uint8Array(0),
     }),
   );
-  pr.becomeSnapshot({ snapshot, sender: new ChunkSender(total, size, s.cfg.maxInflight) });
+  pr.becomeSnapshot({ snapshot, sender: new ChunkSender(total, size, chunkWindow(s, size)) });
   sendSnapshotChunks(s, peer, pr);
 }
 
@@ -83,7 +91,7 @@ export function startEntryTransfer(s: CoreState, peer: string, pr: Progress, ind
   pr.entryTx = {
     index,
     term: entry.term,
-    sender: new ChunkSender(total, size, s.cfg.maxInflight),
+    sender: new ChunkSender(total, size, chunkWindow(s, size)),
   };
   sendEntryChunks(s, peer, pr);
 }
@@ -120,18 +128,21 @@ export function handleSnapshotChunk(s: CoreState, m: SnapshotChunk): void {
   const { meta } = m;
   if (meta.index <= s.log.committed) {
     // We already hold everything up to there; tell the leader how far we are.
-    s.snapshotRx = null;
+    if (s.snapshotRx !== null && s.snapshotRx.meta.index <= meta.index) s.snapshotRx = null;
     reply(s, m.from, true, s.log.committed);
     return;
   }
   let rx = s.snapshotRx;
   if (rx === null || rx.meta.index !== meta.index || rx.meta.term !== meta.term) {
-    // A different snapshot: start over if it is at least as new as the one in progress.
-    if (m.offset !== 0 || (rx !== null && meta.index < rx.meta.index)) {
+    // A different snapshot: start over on its first chunk, unless it is a late
+    // chunk of an older transfer by the same leader (one from an earlier
+    // leader never completes, so the current leader's always wins).
+    const stale = rx !== null && rx.leaderTerm === m.term && meta.index < rx.meta.index;
+    if (m.offset !== 0 || stale) {
       ackSnapshot(s, m, 0);
       return;
     }
-    rx = { meta, rx: new ChunkReceiver(m.total) };
+    rx = { meta, leaderTerm: m.term, rx: new ChunkReceiver(m.total) };
     s.snapshotRx = rx;
   }
   if (rx.rx.total !== m.total) {
@@ -148,7 +159,7 @@ export function handleSnapshotChunk(s: CoreState, m: SnapshotChunk): void {
     // Our log already has the snapshot's last entry: keep the log, just commit.
     s.log.commitTo(meta.index);
   } else {
-    const snapshot = { meta, data: rx.rx.buf };
+    const snapshot = { meta, data: rx.rx.bytes() };
     s.log.install(snapshot);
     s.snapshot = snapshot;
     s.entryRx = null;
@@ -187,8 +198,9 @@ export function handleEntryChunk(s: CoreState, m: EntryChunk): void {
   const index = m.prevIndex + 1;
   if (index <= s.log.committed || s.log.matchTerm(index, m.entryTerm)) {
     // Already held (a resent chunk whose final ack was lost): by log matching,
-    // our log agrees with the leader's up to there.
-    s.entryRx = null;
+    // our log agrees with the leader's up to there. A reception of a later
+    // entry stays.
+    if (s.entryRx !== null && s.entryRx.index <= index) s.entryRx = null;
     const held = s.log.matchTerm(index, m.entryTerm) ? index : 0;
     reply(s, m.from, true, Math.max(s.log.committed, held));
     return;
@@ -223,7 +235,7 @@ export function handleEntryChunk(s: CoreState, m: EntryChunk): void {
     rejectAppend(s, m.from, m.prevIndex, m.prevTerm);
     return;
   }
-  const entry = { index, term: rx.term, kind: rx.kind, data: rx.rx.buf };
+  const entry = { index, term: rx.term, kind: rx.kind, data: rx.rx.bytes() };
   const lastNew = appendMatching(s, [entry], m.prevIndex);
   if (lastNew === null) return;
   s.log.commitTo(Math.min(m.commit, lastNew));

@@ -119,7 +119,7 @@ export class TestNet {
           const bytes = encodeMessage(m);
           this.maxSeen = Math.max(this.maxSeen, bytes.length);
           this.sent.push(m);
-          if (this.filter(m, bytes)) this.inflight.push({ to: m.to, bytes, m });
+          if (this.passes(m, bytes)) this.inflight.push({ to: m.to, bytes, m });
         }
         if (rd.installSnapshot && rd.snapshot !== null) {
           n.restored = rd.snapshot;
@@ -150,6 +150,52 @@ export class TestNet {
       }
       this.flushReady();
     }
+  }
+
+  /** Cuts `id` off from every other node (both ways) until heal(). */
+  isolate(id: NodeId): void {
+    this.cut.add(id);
+  }
+
+  heal(): void {
+    this.cut.clear();
+    this.loss = 0;
+  }
+
+  /** Nodes cut off by isolate(); their messages in both directions are dropped. */
+  readonly cut = new Set<NodeId>();
+  /** Chance that any message is lost. */
+  loss = 0;
+
+  /** Whether a message passes the cuts, the loss and the test's own filter. */
+  passes(m: Message, bytes: Uint8Array): boolean {
+    if (this.cut.has(m.from) || this.cut.has(m.to)) return false;
+    if (this.loss > 0 && this.prng.chance(this.loss)) return false;
+    return this.filter(m, bytes);
+  }
+
+  /** Takes the queued messages matching `pred` out of the queue (to deliver later, or never). */
+  take(pred: (m: Message) => boolean): Array<{ to: NodeId; bytes: Uint8Array; m: Message }> {
+    const taken = this.inflight.filter((x) => pred(x.m));
+    this.inflight = this.inflight.filter((x) => !pred(x.m));
+    return taken;
+  }
+
+  /** Delivers these messages now (and flushes what that causes, without delivering it). */
+  deliver(batch: Array<{ to: NodeId; bytes: Uint8Array; m: Message }>): void {
+    for (const { to, bytes } of batch) {
+      const n = this.nodes.get(to);
+      if (n === undefined || !n.up) continue;
+      const m = decodeMessage(bytes);
+      if (m instanceof Error) throw m;
+      n.core.step(m);
+    }
+    this.flushReady();
+  }
+
+  /** Advances every node by `ms` in steps of `stepMs`, delivering as it goes. */
+  run(ms: number, stepMs = 10): void {
+    for (let t = 0; t < ms; t += stepMs) this.tickAll(stepMs);
   }
 
   tickAll(ms: number): void {
