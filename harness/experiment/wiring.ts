@@ -7,15 +7,14 @@ import { RespClient } from '../../node/kv/client.js';
 import { RespAdapter } from '../workload/resp-adapter.js';
 import type { ClusterBackend, Cluster } from './backend.js';
 import { adaptBackend, type HarnessBackend, type HarnessSpec } from './cluster-adapter.js';
-import type { LinearizabilityResult } from './results.js';
+import { checkHistoryFile } from './linearizability.js';
 import type { LinearizabilityCheck } from './runner.js';
 
 /**
  * Connects the runner to the real parts: the Docker backend (harness/cluster),
  * the node's RESP client (node/kv/client.ts) and the linearizability checker
- * (checks/index.ts). The backend and the checker are loaded when a run starts,
- * by the names those modules export, and checked before use, so a build
- * without one of them says which.
+ * (checks/index.ts). The backend is loaded when a run starts, by the names its
+ * modules export, and checked before use, so a build without it says so.
  */
 export interface RealParts {
   readonly backend: ClusterBackend;
@@ -47,16 +46,6 @@ function member<T>(mod: Record<string, unknown>, name: string, file: string): T 
   return v as T;
 }
 
-/** The counterexample as text, when the checker's own view is not at hand. */
-function counterexampleSummary(detail: Record<string, unknown>): string {
-  const cx = detail['counterexample'] as
-    { key?: unknown; op?: { description?: unknown } } | undefined;
-  if (cx === undefined) return typeof detail['reason'] === 'string' ? detail['reason'] : '';
-  const key = typeof cx.key === 'string' ? `key ${cx.key}: ` : '';
-  const op = typeof cx.op?.description === 'string' ? cx.op.description : 'an operation';
-  return `${key}${op} cannot be placed in any linearization`;
-}
-
 /** The Docker backend as harness/cluster builds it, and its default spec for a cluster. */
 export async function loadDockerBackend(): Promise<{
   readonly backend: HarnessBackend<HarnessSpec>;
@@ -85,21 +74,6 @@ export async function loadDockerBackend(): Promise<{
 }
 
 export async function loadRealParts(log?: (line: string) => void): Promise<RealParts> {
-  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-  const checkerFile = `checks/index.${ext}`;
-  const checker = await load(checkerFile, 'the linearizability checker');
-  const check = member<
-    (h: unknown, o: Record<string, unknown>) => Promise<Record<string, unknown>>
-  >(checker, 'checkLinearizability', checkerFile);
-  const readHistory = member<(path: string, o: Record<string, unknown>) => Promise<unknown>>(
-    checker,
-    'readHistory',
-    checkerFile,
-  );
-  const renderFragment = member<
-    (h: unknown, r: Record<string, unknown>, o: { id: string }) => string
-  >(checker, 'renderCheckFragment', checkerFile);
-
   const docker = await loadDockerBackend();
   return {
     backend: adaptBackend(docker.backend, docker.defaultSpec, log),
@@ -117,30 +91,6 @@ export async function loadRealParts(log?: (line: string) => void): Promise<RealP
           });
         },
       }),
-    checkLinearizability: async (file, options): Promise<LinearizabilityResult> => {
-      const history = await readHistory(file, { format: 'jsonl' });
-      const r = await check(history, {
-        model: options.model,
-        timeoutMs: options.timeoutMs,
-        initial: options.initial,
-      });
-      const valid = r['valid'] === true ? true : r['valid'] === false ? false : 'unknown';
-      const { linearizations: _dropped, ...detail } = r;
-      const summary =
-        valid === true
-          ? `linearizable: ${String(r['ops'])} ops over ${String(r['keys'])} keys checked in ${Math.round(Number(r['ms']))} ms`
-          : valid === false
-            ? `NOT linearizable: ${counterexampleSummary(r)}`
-            : `unknown: ${typeof r['reason'] === 'string' ? r['reason'] : 'the checker gave up'}`;
-      return {
-        valid,
-        model: options.model,
-        summary,
-        detail,
-        ...(valid === false
-          ? { counterexampleHtml: renderFragment(history, r, { id: 'raftbed-counterexample' }) }
-          : {}),
-      };
-    },
+    checkLinearizability: checkHistoryFile,
   };
 }
