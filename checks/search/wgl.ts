@@ -239,7 +239,9 @@ export class PartitionSearch {
       if ((input.ret[i] as number) < 0) {
         this.pass[i] = reduce ? MAYBE : COMPLETED;
         this.mIndex[i] = maybe++;
-        const sig = `${op.f}\u0000${op.kind}\u0000${JSON.stringify(op.value)}`;
+        // Everything the model's step reads must be in the signature: the whole op, so
+        // that ops on different keys of one merged object are never taken for twins.
+        const sig = JSON.stringify(op);
         this.twin[i] = lastTwin.get(sig) ?? -1;
         lastTwin.set(sig, i);
       } else {
