@@ -168,7 +168,7 @@ describe('raftbed report / compare / run through the CLI', () => {
     const out = tmp();
     const r1 = await cli(['run', '--nodez', '3']);
     expect(r1.code).toBe(3);
-    expect(r1.err).toMatch(/^raftbed run: Unknown option '--nodez'/);
+    expect(r1.err).toMatch(/^raftbed run: unknown option '--nodez'/);
     const r2 = await cli(['run', join(out, 'missing.yml')]);
     expect([r2.code, r2.err]).toEqual([
       3,
