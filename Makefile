@@ -49,11 +49,15 @@ lint: npm-deps
 check: deps build docker-engine
 	node scripts/check.mjs
 
-run: deps build
-	$(RAFTBED) --help
+run: deps build docker-engine
+	$(RAFTBED) run experiments/default.yml
 
 bench: deps build docker-engine
 	@for f in $$(find dist -name '*.bench.js' | sort); do echo "== $$f"; node $$f || exit 1; done
+
+# The seed's own suite: each experiment runs even if an earlier one fails.
+chaos: deps build docker-engine
+	@status=0; for e in experiments/seed-*.yml; do $(RAFTBED) run $$e || status=1; done; exit $$status
 
 clean:
 	rm -rf dist .raftbed

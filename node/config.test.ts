@@ -266,7 +266,7 @@ describe('parseNodeConfig', () => {
       {},
     ],
     ["raftbed node: unexpected argument 'extra'", [...base, 'extra'], {}, {}],
-    ["raftbed node: Unknown option '--bogus'", [...base, '--bogus', '1'], {}, {}],
+    ["raftbed node: unknown option '--bogus'", [...base, '--bogus', '1'], {}, {}],
     [
       'raftbed node: --config: cannot read missing.yml: ENOENT',
       ['--config', 'missing.yml'],

@@ -14,11 +14,15 @@ describe('parseFlags', () => {
 
   it('names the command and the unknown flag in a UsageError', () => {
     expect(() => parseFlags('sim', specs, ['--sedes', '5'])).toThrow(UsageError);
-    expect(() => parseFlags('sim', specs, ['--sedes', '5'])).toThrow(/raftbed sim: .*--sedes/);
+    expect(() => parseFlags('sim', specs, ['--sedes', '5'])).toThrow(
+      "raftbed sim: unknown option '--sedes' (see --help)",
+    );
   });
 
   it('rejects a string flag without its value', () => {
-    expect(() => parseFlags('sim', specs, ['--seeds'])).toThrow(UsageError);
+    expect(() => parseFlags('sim', specs, ['--seeds'])).toThrow(
+      'raftbed sim: --seeds needs a value (see --help)',
+    );
   });
 });
 

@@ -41,9 +41,18 @@ export function parseFlags<S extends FlagSpecs>(
     });
     return { flags: values as unknown as ParsedFlags<S>, positionals };
   } catch (err) {
-    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new UsageError(`raftbed ${command}: ${message ?? 'bad arguments'} (see --help)`);
+    throw new UsageError(`raftbed ${command}: ${describeParseError(err)} (see --help)`);
   }
+}
+
+/** node:util's messages, cut to what the user needs to see. */
+function describeParseError(err: unknown): string {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (unknown !== null) return `unknown option '${unknown[1] ?? ''}'`;
+  const missing = /^Option '(--[\w-]+)[^']*' argument missing/.exec(message);
+  if (missing !== null) return `${missing[1] ?? 'an option'} needs a value`;
+  return message === '' ? 'bad arguments' : message;
 }
 
 /** A flag that must be a whole number in [min, max]; absent gives the default. */

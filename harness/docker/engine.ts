@@ -513,10 +513,11 @@ export class Engine {
     await this.call(`unpause ${id}`, () => this.docker.getContainer(id).unpause());
   }
 
+  /** Removes the container and any anonymous volume it had; named volumes stay. */
   async removeContainer(id: string): Promise<void> {
     await this.ready();
     await this.ignoring404(`remove container ${id}`, () =>
-      this.docker.getContainer(id).remove({ force: true, v: false }),
+      this.docker.getContainer(id).remove({ force: true, v: true }),
     );
   }
 

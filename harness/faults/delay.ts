@@ -6,6 +6,8 @@ import {
   closeSync,
   readdirSync,
   readFileSync,
+  renameSync,
+  rmSync,
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -51,7 +53,21 @@ export function delayerSource(): string {
 }
 
 /** The delayer binary, compiled with gcc first when missing or older than its source. */
-export async function ensureDelayer(): Promise<string> {
+let building: Promise<string> | undefined;
+
+/**
+ * The delayer binary, compiled first when missing or older than its source. Calls
+ * made while a build runs share it, and the binary appears by rename, so no caller
+ * (in this process or another) ever executes a half-written file.
+ */
+export function ensureDelayer(): Promise<string> {
+  building ??= buildDelayer().finally(() => {
+    building = undefined;
+  });
+  return building;
+}
+
+async function buildDelayer(): Promise<string> {
   const bin = delayerPath();
   const src = delayerSource();
   const stale =
@@ -59,9 +75,12 @@ export async function ensureDelayer(): Promise<string> {
   if (!stale) return bin;
   if (!existsSync(src)) throw new NetnsError(`the delayer is missing (${bin}) and so is ${src}`);
   mkdirSync(join(bin, '..'), { recursive: true });
+  const tmp = `${bin}.${process.pid}.tmp`;
   try {
-    await run('gcc', ['-O2', '-Wall', '-o', bin, src, '-lnetfilter_queue', '-lnfnetlink']);
+    await run('gcc', ['-O2', '-Wall', '-o', tmp, src, '-lnetfilter_queue', '-lnfnetlink']);
+    renameSync(tmp, bin);
   } catch (err) {
+    rmSync(tmp, { force: true });
     throw new NetnsError(
       'slow needs netem or the NFQUEUE delayer, and the delayer could not be built ' +
         '(sudo apt-get install -y gcc libnetfilter-queue-dev, then make build): ' +

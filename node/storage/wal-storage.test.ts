@@ -106,6 +106,8 @@ describe('WalStorage on the real disk', () => {
 
     await s.saveSnapshot(snap(30, 1));
     await s.saveSnapshot(snap(45, 1));
+    // Old files go after the snapshot is acknowledged; a sync queued behind waits for that.
+    await s.sync();
     const files = await readdir(dir);
     expect(files.filter((n) => n.startsWith('snap-'))).toEqual(['snap-0000000000000045.snap']);
     const after = files.filter((n) => n.startsWith('wal-'));

@@ -1,0 +1,63 @@
+import type { Operation } from '../history.js';
+import { ILLEGAL, hashString, unknownF } from './model.js';
+import type { Model } from './model.js';
+
+const fs = ['get', 'put', 'append'];
+
+/**
+ * A value with its hash, extended as values are appended: hashing a long value
+ * afresh after every append would cost more than the search itself.
+ */
+interface Text {
+  readonly s: string;
+  readonly h: number;
+}
+
+function text(s: string): Text {
+  return { s, h: hashString(s) };
+}
+
+/** Porcupine's key-value test model: string values per key, starting at "". */
+export const model: Model<Text> = {
+  name: 'porcupine-kv',
+  summary: 'get, put, append of strings per key (Porcupine kv); values start at ""',
+  fs,
+  initialFrom: 'own',
+  defaultInitial: '',
+  partition: (op) => op.key ?? '',
+  isReadOnly: (op) => op.f === 'get',
+  validate(op: Operation) {
+    if (!fs.includes(op.f)) return unknownF({ name: 'porcupine-kv', fs }, op.f);
+    if (op.f !== 'get' && typeof op.value !== 'string') {
+      return `${op.f} needs a string value, got ${JSON.stringify(op.value)}`;
+    }
+    return undefined;
+  },
+  init: (initial) => text(typeof initial === 'string' ? initial : JSON.stringify(initial)),
+  step(state, op) {
+    switch (op.f) {
+      case 'get': {
+        if (op.kind !== 'ok') return state;
+        // Lengths first: comparing a long concatenation would flatten it.
+        const seen = op.result;
+        return typeof seen === 'string' && seen.length === state.s.length && seen === state.s
+          ? state
+          : ILLEGAL;
+      }
+      case 'put':
+        return text(op.value as string);
+      default: {
+        const suffix = op.value as string;
+        return { s: state.s + suffix, h: hashString(suffix, state.h) };
+      }
+    }
+  },
+  hash: (state) => state.h,
+  sizeOf: (state) => 48 + 2 * state.s.length,
+  equals: (a, b) => a === b || (a.h === b.h && a.s === b.s),
+  showState: (state) => JSON.stringify(state.s),
+  showOp: (op) =>
+    op.f === 'get'
+      ? `get -> ${op.kind === 'ok' ? JSON.stringify(op.result) : '?'}`
+      : `${op.f} ${JSON.stringify(op.value)}${op.kind === 'maybe' ? ' (maybe)' : ''}`,
+};

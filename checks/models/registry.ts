@@ -1,0 +1,52 @@
+import { readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Model } from './model.js';
+
+const NOT_MODELS = new Set(['model', 'registry']);
+let loaded: Promise<ReadonlyMap<string, Model>> | undefined;
+
+/**
+ * Every model in this folder, by name. Each file (other than model.ts and this one)
+ * exports `model`, so adding a model is adding a file.
+ */
+export function loadModels(): Promise<ReadonlyMap<string, Model>> {
+  loaded ??= scan();
+  return loaded;
+}
+
+async function scan(): Promise<ReadonlyMap<string, Model>> {
+  const dir = dirname(fileURLToPath(import.meta.url));
+  const files = (await readdir(dir))
+    .filter(
+      (f) => /\.(js|ts)$/.test(f) && !/\.(d|test|bench)\.ts$/.test(f) && !/\.test\.js$/.test(f),
+    )
+    .filter((f) => !NOT_MODELS.has(f.replace(/\.(js|ts)$/, '')))
+    .sort();
+  const models = new Map<string, Model>();
+  for (const file of files) {
+    const mod = (await import(pathToFileURL(join(dir, file)).href)) as { model?: Model };
+    if (mod.model !== undefined) models.set(mod.model.name, mod.model);
+  }
+  return models;
+}
+
+/** The model called `name`; the error lists the known ones. */
+export async function getModel(name: string): Promise<Model> {
+  const models = await loadModels();
+  const model = models.get(name);
+  if (model === undefined) {
+    throw new UnknownModelError(name, [...models.keys()]);
+  }
+  return model;
+}
+
+export class UnknownModelError extends Error {
+  override readonly name = 'UnknownModelError';
+  constructor(
+    readonly model: string,
+    readonly known: readonly string[],
+  ) {
+    super(`unknown model '${model}' (known: ${known.join(', ')})`);
+  }
+}

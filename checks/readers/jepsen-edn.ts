@@ -1,0 +1,157 @@
+import { HistoryError } from '../history.js';
+import type { Format, History, Value } from '../history.js';
+import { EdnChar, EdnSymbol, Keyword, ednGet, parseEdnLines, showEdn } from './edn.js';
+import type { Edn, EdnMap, EdnSeq } from './edn.js';
+import { EVENT_TYPES, Pairing } from './pairing.js';
+import type { EventType, RawEvent } from './pairing.js';
+
+/**
+ * Jepsen/Knossos histories in EDN: either one vector (or list) of op maps, or op
+ * maps one after another (Porcupine's kv logs). Conventions are Knossos's: registers
+ * start at 0 and a read that returned nil observed nothing.
+ */
+export function parseJepsenEdn(text: string, source: string, format: Format = 'edn'): History {
+  const top = parseEdnLines(text, source);
+  const first = top.items[0];
+  // One vector (or list) of ops, or ops one after another.
+  const { items: maps, itemLines } = top.items.length === 1 && isSeq(first) ? first : top;
+  const pairing = new Pairing(source);
+  const fs = new Set<string>();
+  let anyKey = false;
+  for (let i = 0; i < maps.length; i++) {
+    const ev = readOp(maps[i] ?? null, itemLines[i] ?? 0, source);
+    if (ev.process !== 'nemesis') {
+      fs.add(ev.f);
+      if (ev.key !== undefined) anyKey = true;
+    }
+    pairing.add(ev);
+  }
+  const { ops, nemesis, events } = pairing.finish();
+  return {
+    source,
+    format,
+    ops,
+    nemesis,
+    events,
+    conventions: { registerInitial: 0, nilReadObservesNothing: true },
+    suggestedModel: suggestModel(fs, anyKey),
+  };
+}
+
+function suggestModel(fs: Set<string>, anyKey: boolean): string {
+  if (fs.has('acquire') || fs.has('release')) return 'mutex';
+  if (fs.has('txn')) return 'multi-register';
+  if (fs.has('get') || fs.has('put') || fs.has('append')) return 'porcupine-kv';
+  return anyKey ? 'kv' : 'cas-register';
+}
+
+function isSeq(v: Edn | undefined): v is EdnSeq {
+  return (
+    typeof v === 'object' && v !== null && 'kind' in v && (v.kind === 'vector' || v.kind === 'list')
+  );
+}
+
+function readOp(form: Edn, formLine: number, source: string): RawEvent {
+  let map = form;
+  // A record literal (#jepsen.history.Op{...}) reads as its map.
+  while (typeof map === 'object' && map !== null && 'kind' in map && map.kind === 'tagged') {
+    map = map.value;
+  }
+  if (typeof map !== 'object' || map === null || !('kind' in map) || map.kind !== 'map') {
+    throw new HistoryError(
+      source,
+      formLine,
+      `expected an operation map like {:type :invoke, :f :read, :process 0, :value nil}, got ${clip(showEdn(form))}`,
+    );
+  }
+  const line = map.line;
+  const bad = (problem: string): never => {
+    throw new HistoryError(source, line, problem);
+  };
+
+  const type = nameOf(ednGet(map, 'type'));
+  if (type === undefined || !(EVENT_TYPES as readonly string[]).includes(type)) {
+    bad(`:type must be one of :${EVENT_TYPES.join(', :')}, got ${showEdn(ednGet(map, 'type'))}`);
+  }
+  const rawProcess = ednGet(map, 'process');
+  let process: number | string;
+  if (typeof rawProcess === 'number' && Number.isSafeInteger(rawProcess)) {
+    process = rawProcess;
+  } else if (
+    rawProcess instanceof Keyword ||
+    rawProcess instanceof EdnSymbol ||
+    typeof rawProcess === 'string'
+  ) {
+    process = typeof rawProcess === 'string' ? rawProcess : rawProcess.name;
+  } else {
+    return bad(`:process must be an integer or :nemesis, got ${showEdn(rawProcess)}`);
+  }
+  const f = nameOf(ednGet(map, 'f'));
+  if (f === undefined || f === '') {
+    return bad(`:f must be a keyword like :read, got ${showEdn(ednGet(map, 'f'))}`);
+  }
+  const ev: { -readonly [K in keyof RawEvent]: RawEvent[K] } = {
+    type: type as EventType,
+    process,
+    f,
+    value: toValue(ednGet(map, 'value') ?? null),
+    line,
+  };
+  const key = ednGet(map, 'key');
+  if (key !== undefined && key !== null) {
+    const k = toValue(key);
+    if (typeof k === 'string') ev.key = k;
+    else if (typeof k === 'number') ev.key = String(k);
+    else bad(`:key must be a string, keyword or integer, got ${showEdn(key)}`);
+  }
+  const time = ednGet(map, 'time');
+  if (typeof time === 'number') ev.time = time;
+  const error = ednGet(map, 'error');
+  if (error !== undefined && error !== null) {
+    const e = toValue(error);
+    ev.error = typeof e === 'string' ? e : showEdn(error);
+  }
+  const node = ednGet(map, 'node');
+  if (node !== undefined && node !== null) {
+    const n = toValue(node);
+    if (typeof n === 'string' || typeof n === 'number') ev.node = String(n);
+  }
+  return ev;
+}
+
+function nameOf(v: Edn | undefined): string | undefined {
+  if (v instanceof Keyword || v instanceof EdnSymbol) return v.name;
+  if (typeof v === 'string') return v;
+  return undefined;
+}
+
+/** EDN data as history values: keywords and symbols become their names. */
+export function toValue(v: Edn): Value {
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (v instanceof Keyword || v instanceof EdnSymbol) return v.name;
+  if (v instanceof EdnChar) return v.char;
+  switch (v.kind) {
+    case 'list':
+    case 'vector':
+    case 'set':
+      return v.items.map(toValue);
+    case 'map':
+      return mapToValue(v);
+    case 'tagged':
+      return toValue(v.value);
+  }
+}
+
+function mapToValue(m: EdnMap): Value {
+  const out: Record<string, Value> = {};
+  for (let i = 0; i < m.keys.length; i++) {
+    const k = toValue(m.keys[i] ?? null);
+    out[typeof k === 'string' ? k : JSON.stringify(k)] = toValue(m.vals[i] ?? null);
+  }
+  return out;
+}
+
+function clip(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
