@@ -219,7 +219,9 @@ export class RaftCore {
     }
 
     if (LEADER_MESSAGES.has(m.type)) {
-      if (s.role === 'leader') return this.reject('outOfRange'); // a second leader in our term
+      // A second leader in our term: only a node that forgot its vote (a disk
+      // that lost it) allows that. Step down and follow it, so that the
+      // cluster has one leader again rather than two that ignore each other.
       if (s.role !== 'follower') becomeFollower(s, s.term, m.from);
       s.leader = m.from;
       s.electionElapsed = 0;

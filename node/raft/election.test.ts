@@ -59,6 +59,28 @@ describe('leader election', () => {
     expect(voter.events.filter((e) => e.type === 'vote-granted')).toHaveLength(1);
   });
 
+  it('a leader that hears another leader of its own term (a lost vote) steps down and follows it', () => {
+    const net = new TestNet(three, { preVote: false }, 7);
+    const leader = net.elect();
+    const term = leader.core.term;
+    const other = three.find((id) => id !== leader.id) ?? 'n2';
+    // Only a voter that forgot its vote (its disk lost it) lets two win one term.
+    const accepted = leader.core.step({
+      type: 'heartbeat',
+      from: other,
+      to: leader.id,
+      term,
+      commit: 0,
+      match: 0,
+      matchTerm: 0,
+      round: 1,
+    });
+    expect(accepted).toBe(true);
+    expect(leader.core.role).toBe('follower');
+    expect(leader.core.leader).toBe(other);
+    expect(leader.core.term).toBe(term);
+  });
+
   it('reports nothing for a vote it refuses or for a pre-vote', () => {
     const core = new RaftCore({ id: 'n2', peers: three, random: () => 0.5 });
     core.step({

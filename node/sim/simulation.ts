@@ -14,7 +14,7 @@ import { Raft } from '../raft/raft.js';
 import { MESSAGE_TYPES } from '../raft/messages.js';
 import { decodeMessage } from '../raft/codec.js';
 import { DecodeError } from '../util/bytes.js';
-import type { NodeId } from '../raft/types.js';
+import type { Entry, NodeId } from '../raft/types.js';
 import type { RaftCore } from '../raft/core.js';
 import { ByteWriter } from '../util/bytes.js';
 import { Prng } from '../util/prng.js';
@@ -23,7 +23,7 @@ import { SafetyChecker } from './checker.js';
 import { FakeDisk } from './disk.js';
 import { EventHeap } from './heap.js';
 import { CALM, SimNetwork } from './network.js';
-import { SimStateMachine } from './state-machine.js';
+import { SimStateMachine, entryHash } from './state-machine.js';
 import { describeMessage } from './trace.js';
 import type { World } from './world.js';
 import { drawWorld } from './world.js';
@@ -164,7 +164,7 @@ export class Simulation {
   private phase: 'chaos' | 'heal' = 'chaos';
   private healedAt = 0;
   private proposalNo = 0;
-  private marker: { data: Uint8Array; index: number; term: number } | null = null;
+  private marker: { data: Uint8Array; index: number; term: number; proposer: NodeId } | null = null;
   private readonly markerApplied = new Set<NodeId>();
   readonly stats: SimStats = {
     steps: 0,
@@ -481,10 +481,20 @@ export class Simulation {
     if (e.index !== n.sm.index + 1) this.checker.onApplyGap(n.id, n.sm.index + 1, e.index);
     n.sm.apply(e);
     this.checker.onState(n.id, e.index, n.sm.digest, 'applied');
+    if (this.isMarker(e)) this.markerApplied.add(n.id);
+  }
+
+  /** The liveness marker itself (with lying disks, another entry may have its index and term). */
+  private isMarker(e: Entry | undefined): boolean {
     const mk = this.marker;
-    if (mk !== null && e.index === mk.index && e.term === mk.term) {
-      this.markerApplied.add(n.id);
-    }
+    return (
+      mk !== null &&
+      e !== undefined &&
+      e.index === mk.index &&
+      e.term === mk.term &&
+      e.data.length === mk.data.length &&
+      e.data.every((b, i) => b === mk.data[i])
+    );
   }
 
   private onEvent(n: SimNode, e: RaftEvent): void {
@@ -844,14 +854,21 @@ export class Simulation {
     const mk = this.marker;
     const leader = this.leaderNode();
     const core = leader?.raft?.core;
-    // Lost: nobody applied it and a leader of a later term has something else
-    // (or nothing, or a snapshot past it) at its index.
+    // Lost: nobody applied it, and a leader other than its proposer (of a
+    // later term; with lying disks, maybe of the same one) has something else
+    // (or nothing, or a snapshot past it) at its index. With lying disks,
+    // nodes that applied it may have diverged from the leader: then only the
+    // leader's log counts.
+    const held = (c: RaftCore, m: NonNullable<typeof mk>): boolean => {
+      const e = c.entryAt(m.index);
+      return e !== undefined ? this.isMarker(e) : c.termAt(m.index) === m.term;
+    };
     const lost =
       mk !== null &&
       core !== undefined &&
-      this.markerApplied.size === 0 &&
-      core.term !== mk.term &&
-      core.termAt(mk.index) !== mk.term;
+      (this.markerApplied.size === 0 || (this.opts.lyingDisks ?? 0) > 0) &&
+      (core.term !== mk.term || leader?.id !== mk.proposer) &&
+      !held(core, mk);
     if ((mk === null || lost) && leader?.raft != null) {
       const w = new ByteWriter(8);
       const data = w
@@ -860,7 +877,7 @@ export class Simulation {
         .finish();
       const r = leader.raft.emit(data);
       if (r.ok) {
-        this.marker = { data, index: r.index, term: r.term };
+        this.marker = { data, index: r.index, term: r.term, proposer: leader.id };
         this.markerApplied.clear();
         this.log(`liveness: proposed marker at ${r.index} term ${r.term} on ${leader.id}`);
       }
@@ -930,7 +947,10 @@ function carries(bytes: Uint8Array, batch: PersistBatch): boolean {
   return held !== undefined && held.term === last.term;
 }
 
-/** Whether `n`'s committed log contradicts `leader`'s log: an entry differs, or is missing there. */
+/**
+ * Whether `n`'s committed log contradicts `leader`'s log: an entry is missing
+ * there or differs (in term, or, once two leaders shared a term, in content).
+ */
 function contradicts(n: RaftCore, leader: RaftCore): boolean {
   const commit = n.commitIndex;
   if (commit > leader.lastIndex) return true;
@@ -938,6 +958,9 @@ function contradicts(n: RaftCore, leader: RaftCore): boolean {
     const mine = n.termAt(i);
     const theirs = leader.termAt(i);
     if (mine !== undefined && theirs !== undefined && mine !== theirs) return true;
+    const a = n.entryAt(i);
+    const b = leader.entryAt(i);
+    if (a !== undefined && b !== undefined && entryHash(a) !== entryHash(b)) return true;
   }
   return false;
 }
