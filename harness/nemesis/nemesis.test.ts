@@ -96,6 +96,16 @@ describe('planSchedule', () => {
     expect(short.at(-1)?.endMs).toBe(50_000);
   });
 
+  it('mixes the kinds in random order: each kind once before any repeats', () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const plan = planSchedule(config, nodes, 1_000_000, new Prng(seed));
+      const kinds = plan.map((f) => f.kind);
+      for (let i = 0; i + 5 <= kinds.length; i += 5) {
+        expect(new Set(kinds.slice(i, i + 5))).toEqual(new Set(config.kinds));
+      }
+    }
+  });
+
   it('draws every kind asked, and only those', () => {
     const plan = planSchedule(config, nodes, 3_000_000, new Prng(6));
     expect(new Set(plan.map((f) => f.kind))).toEqual(new Set(config.kinds));

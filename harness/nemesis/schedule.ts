@@ -102,12 +102,11 @@ export function planSchedule(
   const templates = faultTemplates(config, nodes);
   if (templates.length === 0 || nodes.length === 0) return [];
   const plan: PlannedFault[] = [];
+  const nextRandom = kindDeck(templates, prng);
   let at = config.firstMs;
   for (let i = 0; at < untilMs; i++) {
     const template =
-      config.order === 'cycle'
-        ? (templates[i % templates.length] as Template)
-        : prng.pick(templates);
+      config.order === 'cycle' ? (templates[i % templates.length] as Template) : nextRandom();
     const endMs = Math.min(at + config.faultMs, untilMs);
     const { draw, ...fault } = template;
     const drawn = draw === undefined ? {} : { nodes: drawNodes(draw, nodes, prng) };
@@ -115,6 +114,22 @@ export function planSchedule(
     at = endMs + config.healMs;
   }
   return plan;
+}
+
+/**
+ * Random order that still mixes the kinds: every kind once, in a shuffled order,
+ * before any kind comes again (a short run with five kinds sees all five rather
+ * than, by chance, three pauses); the template within a kind is drawn at random.
+ */
+function kindDeck(templates: readonly Template[], prng: Prng): () => Template {
+  const byKind = new Map<FaultKind, Template[]>();
+  for (const t of templates) byKind.set(t.kind, [...(byKind.get(t.kind) ?? []), t]);
+  let deck: FaultKind[] = [];
+  return () => {
+    if (deck.length === 0) deck = prng.shuffle([...byKind.keys()]);
+    const kind = deck.shift() as FaultKind;
+    return prng.pick(byKind.get(kind) ?? []);
+  };
 }
 
 function drawNodes(target: Target, nodes: readonly string[], prng: Prng): string[] {
