@@ -116,11 +116,16 @@ export function prepare(history: History, model: Model, initialOverride?: Value)
   return { partitions, initial: initialValue(history, model, initialOverride), checked };
 }
 
-const collator = new Intl.Collator('en', { numeric: true });
+/** Made on first use: creating it costs milliseconds, and most keys are numbers. */
+let collator: Intl.Collator | undefined;
+const DECIMAL = /^(0|[1-9][0-9]{0,14})$/;
 
+/** Keys in natural order ("k2" before "k10"); the collator's order, numbers quickly. */
 function compareKeys(a: string | null, b: string | null): number {
   if (a === b) return 0;
   if (a === null) return -1;
   if (b === null) return 1;
+  if (DECIMAL.test(a) && DECIMAL.test(b)) return Number(a) - Number(b);
+  collator ??= new Intl.Collator('en', { numeric: true });
   return collator.compare(a, b);
 }

@@ -16,6 +16,7 @@
  * is (bitset window, state id) and one step is a memoised model call.
  */
 import { ConfigCache } from './config-cache.js';
+import { GrowthPruning } from './growth.js';
 import type { MemoryBudget } from './config-cache.js';
 import { ILLEGAL } from '../models/model.js';
 import type { Model, ModelOp } from '../models/model.js';
@@ -120,6 +121,8 @@ export class PartitionSearch {
   /** For a maybe op: the previous identical one (-1: none). */
   private readonly twin: Int32Array;
   private readonly hasObservers: boolean;
+  /** Pruning for models whose states grow (see growth.ts); null when the model has none. */
+  private readonly growth: GrowthPruning | null;
   private readonly hasMaybe: boolean;
   private readonly completed: number;
   private readonly z1: Int32Array;
@@ -276,6 +279,13 @@ export class PartitionSearch {
     this.stackState = new Int32Array(n);
     this.stackPass = new Uint8Array(n);
     this.best = new Int32Array(n);
+    this.growth =
+      reduce && observers > 0
+        ? GrowthPruning.for(input, model, {
+            step: (s, op) => this.step(s, op),
+            stateOf: (id) => this.states[id],
+          })
+        : null;
     this.state = this.intern(model.init(initial));
     this.entry = this.next[HEAD] as number;
     this.mode = this.hasObservers ? OBSERVERS : COMPLETED;
@@ -386,6 +396,7 @@ export class PartitionSearch {
     const { next, prev, entryOp, isCall, callEntry, retEntry, z1, z2, cache } = this;
     const { pass, cIndex, mIndex, twin, cBits, mBits, mStack, mNode } = this;
     const { stackOp, stackState, stackPass, best } = this;
+    const growth = this.growth;
     const TAIL = this.tail;
     const completed = this.completed;
     const deadline = this.options.deadline;
@@ -397,6 +408,7 @@ export class PartitionSearch {
 
     // Places or unplaces op: the list, the bitsets, the hashes.
     const place = (op: number): void => {
+      if (growth !== null) growth.placed(op);
       const c = callEntry[op] as number;
       next[prev[c] as number] = next[c] as number;
       prev[next[c] as number] = prev[c] as number;
@@ -440,6 +452,7 @@ export class PartitionSearch {
       const c = callEntry[op] as number;
       next[prev[c] as number] = c;
       prev[next[c] as number] = c;
+      if (growth !== null) growth.unplaced(op);
     };
 
     let iterations = 0;
@@ -465,6 +478,16 @@ export class PartitionSearch {
           outcome = 'memory';
           break;
         }
+        if (to < 0 && mode === OBSERVERS && growth !== null && growth.unreachable(state, op)) {
+          // This read must still be placed, and no state from here can satisfy it.
+          if (depth > bestDepth) {
+            for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
+            low = depth;
+            bestDepth = depth;
+            bestStuck = op;
+          }
+          deadEnd = true;
+        }
         if (to >= 0 && depth > 0 && stackPass[depth - 1] === MAYBE) {
           // The maybe op just applied would be wasted if this op ends in the same state
           // without it: that order is explored (first) from the node before it.
@@ -480,7 +503,7 @@ export class PartitionSearch {
             if (((mBits[mt >>> 5] as number) & (1 << (mt & 31))) === 0) to = -1;
           }
         }
-        if (to >= 0) {
+        if (to >= 0 && !deadEnd) {
           place(op);
           if (
             cache !== undefined &&
@@ -505,7 +528,16 @@ export class PartitionSearch {
             state = to;
             entry = next[HEAD] as number;
             mode = firstMode;
-            continue;
+            const doomed = growth === null ? -1 : growth.doomed(state);
+            if (doomed < 0) continue;
+            // A read still to place can never be: this configuration fails.
+            if (depth > bestDepth) {
+              for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
+              low = depth;
+              bestDepth = depth;
+              bestStuck = doomed;
+            }
+            deadEnd = true;
           }
         }
         if (!deadEnd) {
