@@ -66,8 +66,10 @@ export interface SearchResult {
 }
 
 const HEAD = 0;
-/** Up to this many states, transitions are memoised in a table indexed by (op, state). */
+/** Up to this many states, transitions are memoised in a table indexed by (state, op). */
 const DENSE_STATES = 64;
+/** States the dense table first has rows for (it doubles up to DENSE_STATES). */
+const DENSE_FIRST_ROWS = 4;
 const DENSE_MAX_OPS = 1 << 16;
 /** What an interned model state is charged to the memory budget, unless the model says. */
 const STATE_BYTES = 64;
@@ -145,17 +147,18 @@ export class PartitionSearch {
   // random words for the configuration hash.
   private readonly states: unknown[] = [];
   /** Open addressing: [hash, id + 1] pairs (id + 1 = 0: empty). */
-  private stateSlots = new Int32Array(2 * 256);
-  private stateMask = 255;
-  private sz1 = new Int32Array(64);
-  private sz2 = new Int32Array(64);
+  private stateSlots = new Int32Array(2 * 16);
+  private stateMask = 15;
+  private sz1 = new Int32Array(16);
+  private sz2 = new Int32Array(16);
   private seed = 0x2545f491;
 
-  // Transition memo: dense[op * DENSE_STATES + state] = next state + 2 (1: illegal,
-  // 0: not known yet) while states are few; then, per op, the last state it was
-  // tried in, and a small direct-mapped table (a big one would cost a cache miss
-  // per lookup, more than recomputing).
+  // Transition memo: dense[state * size + op] = next state + 2 (1: illegal, 0: not
+  // known yet) while states are few (with a row per state so far); then, per op, the
+  // last state it was tried in, and a small direct-mapped table (a big one would cost
+  // a cache miss per lookup, more than recomputing).
   private dense: Int32Array | undefined;
+  private denseRows = 0;
   private readonly lastFrom: Int32Array;
   private readonly lastTo: Int32Array;
   /** Allocated when the dense table retires (most small histories never need it). */
@@ -193,8 +196,26 @@ export class PartitionSearch {
     this.size = n;
 
     // Entries in event order: a call per op, a return per op that has one.
-    let e = 0;
-    for (let i = 0; i < n; i++) e += (input.ret[i] as number) >= 0 ? 2 : 1;
+    let completed = 0;
+    for (let i = 0; i < n; i++) if ((input.ret[i] as number) >= 0) completed++;
+    const e = n + completed;
+    const maybe = n - completed;
+    const cWords = (completed + 31) >>> 5;
+    const mWords = (maybe + 31) >>> 5;
+    // One allocation for the per-entry and per-op arrays: a small history is checked
+    // in microseconds, and a typed array's own buffer costs about as much.
+    const ints = new Int32Array(3 * (e + 2) + 13 * n + cWords + mWords + 2 * maybe);
+    let at = 0;
+    const take = (length: number): Int32Array => {
+      const view = ints.subarray(at, at + length);
+      at += length;
+      return view;
+    };
+    const bytes = new Uint8Array(e + 2 + 2 * n);
+    this.isCall = bytes.subarray(0, e + 2);
+    this.pass = bytes.subarray(e + 2, e + 2 + n);
+    this.stackPass = bytes.subarray(e + 2 + n);
+
     const owners = new Int32Array(e);
     let k = 0;
     for (let i = 0; i < n; i++) {
@@ -203,82 +224,90 @@ export class PartitionSearch {
     }
     const sorted = sortByPosition(input, owners);
     this.tail = e + 1;
-    this.next = new Int32Array(e + 2);
-    this.prev = new Int32Array(e + 2);
-    this.entryOp = new Int32Array(e + 2);
-    this.isCall = new Uint8Array(e + 2);
-    this.callEntry = new Int32Array(n);
-    this.retEntry = new Int32Array(n);
+    const next = (this.next = take(e + 2));
+    const prev = (this.prev = take(e + 2));
+    const entryOp = (this.entryOp = take(e + 2));
+    const isCall = this.isCall;
+    const callEntry = (this.callEntry = take(n));
+    const retEntry = (this.retEntry = take(n));
     for (let j = 0; j < e; j++) {
       const id = j + 1;
       const owner = owners[sorted[j] as number] as number;
       if (owner >= 0) {
-        this.entryOp[id] = owner;
-        this.isCall[id] = 1;
-        this.callEntry[owner] = id;
+        entryOp[id] = owner;
+        isCall[id] = 1;
+        callEntry[owner] = id;
       } else {
-        this.entryOp[id] = ~owner;
-        this.retEntry[~owner] = id;
+        entryOp[id] = ~owner;
+        retEntry[~owner] = id;
       }
     }
     for (let j = 0; j <= e; j++) {
-      this.next[j] = j + 1;
-      this.prev[j + 1] = j;
+      next[j] = j + 1;
+      prev[j + 1] = j;
     }
 
     // Classify ops. Maybe ops that do the same thing are interchangeable: the search
     // only ever applies the earliest unapplied one of them (symmetry reduction).
-    this.pass = new Uint8Array(n);
-    this.cIndex = new Int32Array(n).fill(-1);
-    this.mIndex = new Int32Array(n).fill(-1);
-    this.twin = new Int32Array(n).fill(-1);
-    const lastTwin = new Map<string, number>();
-    let completed = 0;
-    let maybe = 0;
+    const pass = this.pass;
+    const cIndex = (this.cIndex = take(n).fill(-1));
+    const mIndex = (this.mIndex = take(n).fill(-1));
+    const twin = (this.twin = take(n).fill(-1));
+    const lastTwin = maybe > 0 ? new Map<string, number>() : undefined;
+    let c = 0;
+    let m = 0;
     let observers = 0;
     const reduce = options.reductions !== false;
     for (let i = 0; i < n; i++) {
-      const op = ops[i] as ModelOp;
       if ((input.ret[i] as number) < 0) {
-        this.pass[i] = reduce ? MAYBE : COMPLETED;
-        this.mIndex[i] = maybe++;
+        const op = ops[i] as ModelOp;
+        pass[i] = reduce ? MAYBE : COMPLETED;
+        mIndex[i] = m++;
         const sig = `${op.f}\u0000${op.kind}\u0000${JSON.stringify(op.value)}`;
-        this.twin[i] = lastTwin.get(sig) ?? -1;
-        lastTwin.set(sig, i);
+        twin[i] = lastTwin?.get(sig) ?? -1;
+        lastTwin?.set(sig, i);
       } else {
-        this.cIndex[i] = completed++;
+        cIndex[i] = c++;
         if (reduce && input.observer?.[i] === true) {
-          this.pass[i] = OBSERVERS;
+          pass[i] = OBSERVERS;
           observers++;
         } else {
-          this.pass[i] = COMPLETED;
+          pass[i] = COMPLETED;
         }
       }
     }
     this.completed = completed;
     this.hasObservers = observers > 0;
     this.hasMaybe = reduce && maybe > 0;
-    this.cBits = new Int32Array((completed + 31) >>> 5);
-    this.mBits = new Int32Array((maybe + 31) >>> 5);
-    this.mStack = new Int32Array(maybe);
-    this.mNode = new Int32Array(maybe);
+    this.cBits = take(cWords);
+    this.mBits = take(mWords);
+    this.mStack = take(maybe);
+    this.mNode = take(maybe);
 
-    this.z1 = new Int32Array(n);
-    this.z2 = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      this.z1[i] = this.rand();
-      this.z2[i] = this.rand();
+    const z1 = (this.z1 = take(n));
+    const z2 = (this.z2 = take(n));
+    let seed = this.seed;
+    for (let i = 0; i < 2 * n; i++) {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      if (i < n) z1[i] = seed;
+      else z2[i - n] = seed;
     }
+    this.seed = seed;
     // (Not for huge partitions: the table would cost 256 bytes per op.)
-    this.dense = n <= DENSE_MAX_OPS ? new Int32Array(n * DENSE_STATES) : undefined;
-    if (this.dense === undefined) this.recent = new Int32Array(3 << RECENT_BITS);
-    this.lastFrom = new Int32Array(n).fill(-1);
-    this.lastTo = new Int32Array(n);
+    if (n <= DENSE_MAX_OPS) {
+      this.dense = new Int32Array(n * DENSE_FIRST_ROWS);
+      this.denseRows = DENSE_FIRST_ROWS;
+    } else {
+      this.recent = new Int32Array(3 << RECENT_BITS);
+    }
+    this.lastFrom = take(n).fill(-1);
+    this.lastTo = take(n);
     this.cache = options.cache ? new ConfigCache(options.memory) : undefined;
-    this.stackOp = new Int32Array(n);
-    this.stackState = new Int32Array(n);
-    this.stackPass = new Uint8Array(n);
-    this.best = new Int32Array(n);
+    this.stackOp = take(n);
+    this.stackState = take(n);
+    this.best = take(n);
     this.growth =
       reduce && observers > 0
         ? GrowthPruning.for(input, model, {
@@ -333,9 +362,18 @@ export class PartitionSearch {
     }
     this.sz1[id] = this.rand();
     this.sz2[id] = this.rand();
-    if (id >= DENSE_STATES && this.dense !== undefined) {
-      this.dense = undefined;
-      this.recent = new Int32Array(3 << RECENT_BITS);
+    if (id >= this.denseRows && this.dense !== undefined) {
+      if (id >= DENSE_STATES) {
+        this.dense = undefined;
+        this.recent = new Int32Array(3 << RECENT_BITS);
+      } else {
+        // Rows are states: a bigger table keeps the known ones where they are.
+        const rows = Math.min(DENSE_STATES, this.denseRows * 2);
+        const grown = new Int32Array(rows * this.size);
+        grown.set(this.dense);
+        this.dense = grown;
+        this.denseRows = rows;
+      }
     }
     return id;
   }
@@ -359,7 +397,7 @@ export class PartitionSearch {
   private step(s: number, op: number): number {
     const dense = this.dense;
     if (dense !== undefined) {
-      const known = dense[op * DENSE_STATES + s] as number;
+      const known = dense[s * this.size + op] as number;
       if (known !== 0) return known - 2;
     } else if (this.lastFrom[op] === s) {
       return this.lastTo[op] as number;
@@ -378,7 +416,7 @@ export class PartitionSearch {
     const r = this.model.step(from, this.ops[op] as ModelOp);
     const to = r === ILLEGAL ? -1 : r === from ? s : this.intern(r);
     // intern may have retired the dense table.
-    if (this.dense !== undefined) this.dense[op * DENSE_STATES + s] = to + 2;
+    if (this.dense !== undefined) this.dense[s * this.size + op] = to + 2;
     else {
       const at = (slotOf(op, s) & RECENT_MASK) * 3;
       this.recent[at] = op;
