@@ -9,7 +9,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { describeOperation } from './history.js';
 import type { History, Operation, Outcome, Value } from './history.js';
 import { ILLEGAL } from './models/model.js';
@@ -19,7 +18,7 @@ import { getModel } from './models/registry.js';
 import { prepare } from './semantics.js';
 import type { Partition } from './semantics.js';
 import { MemoryBudget } from './search/config-cache.js';
-import { FairScheduler } from './search/scheduler.js';
+import { FairScheduler, now } from './search/scheduler.js';
 import type { SearchOptions, SearchResult } from './search/wgl.js';
 import type { WorkerAnswer, WorkerTask } from './search/worker.js';
 
@@ -110,7 +109,7 @@ export async function checkLinearizability(
   history: History,
   options: CheckOptions = {},
 ): Promise<CheckResult> {
-  const started = performance.now();
+  const started = now();
   const model =
     typeof options.model === 'object'
       ? options.model
@@ -162,7 +161,7 @@ export async function checkLinearizability(
       unknown ??= `search memory over ${fmtBytes(memoryBytes)}${p.key === null ? '' : ` on key ${JSON.stringify(p.key)}`}`;
     }
   }
-  const ms = Math.round((performance.now() - started) * 100) / 100;
+  const ms = Math.round((now() - started) * 100) / 100;
   if (invalidAt >= 0) {
     const p = partitions[invalidAt] as Partition;
     const r = results[invalidAt] as SearchResult;
@@ -251,6 +250,8 @@ async function searchKeys(
   scheduler.giveAway(given.flatMap((share) => share.ids));
   const perThread = Math.floor(plan.maxBytes / plan.threads);
   memory.max = perThread;
+  // Loaded only now: most checks never start a thread.
+  const { Worker } = await import('node:worker_threads');
   const workers = given.map(() => new Worker(workerFile()));
   const finished = workers.map(
     (worker, w) =>
@@ -297,7 +298,7 @@ function threadCount(
   model: Model,
 ): number {
   // Workers find models by name, so a model object not in the registry stays here.
-  if (searchModel !== model || partitions.length < 2 || !existsSync(workerFile())) return 1;
+  if (searchModel !== model || partitions.length < 2 || !workerBuilt()) return 1;
   if (typeof requested === 'number') return Math.max(1, Math.min(requested, partitions.length));
   return Math.max(1, Math.min(availableParallelism(), partitions.length, 8));
 }
@@ -305,6 +306,12 @@ function threadCount(
 /** The compiled worker; under a TypeScript runner there is none, and we stay in-process. */
 function workerFile(): string {
   return fileURLToPath(new URL('./search/worker.js', import.meta.url));
+}
+
+let built: boolean | undefined;
+function workerBuilt(): boolean {
+  built ??= existsSync(workerFile());
+  return built;
 }
 
 function summarize(history: History, index: number): OpSummary {

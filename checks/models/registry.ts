@@ -31,8 +31,31 @@ async function scan(): Promise<ReadonlyMap<string, Model>> {
   return models;
 }
 
+const byName = new Map<string, Promise<Model | undefined>>();
+
+/**
+ * The model in the file named after it, if that is where it is: a check needs one
+ * model, and importing every model file costs a one-file check milliseconds.
+ */
+function fromItsFile(name: string): Promise<Model | undefined> {
+  let found = byName.get(name);
+  if (found === undefined) {
+    found =
+      /^[a-z0-9][a-z0-9-]*$/.test(name) && !NOT_MODELS.has(name)
+        ? import(new URL(`./${name}.js`, import.meta.url).href).then(
+            (mod: { model?: Model }) => (mod.model?.name === name ? mod.model : undefined),
+            () => undefined,
+          )
+        : Promise.resolve(undefined);
+    byName.set(name, found);
+  }
+  return found;
+}
+
 /** The model called `name`; the error lists the known ones. */
 export async function getModel(name: string): Promise<Model> {
+  const quick = await fromItsFile(name);
+  if (quick !== undefined) return quick;
   const models = await loadModels();
   const model = models.get(name);
   if (model === undefined) {

@@ -204,7 +204,8 @@ export class PartitionSearch {
     const mWords = (maybe + 31) >>> 5;
     // One allocation for the per-entry and per-op arrays: a small history is checked
     // in microseconds, and a typed array's own buffer costs about as much.
-    const ints = new Int32Array(3 * (e + 2) + 13 * n + cWords + mWords + 2 * maybe);
+    const denseFirst = n <= DENSE_MAX_OPS ? n * DENSE_FIRST_ROWS : 0;
+    const ints = new Int32Array(3 * (e + 2) + 13 * n + cWords + mWords + 2 * maybe + denseFirst);
     let at = 0;
     const take = (length: number): Int32Array => {
       const view = ints.subarray(at, at + length);
@@ -216,13 +217,7 @@ export class PartitionSearch {
     this.pass = bytes.subarray(e + 2, e + 2 + n);
     this.stackPass = bytes.subarray(e + 2 + n);
 
-    const owners = new Int32Array(e);
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      owners[k++] = i;
-      if ((input.ret[i] as number) >= 0) owners[k++] = ~i;
-    }
-    const sorted = sortByPosition(input, owners);
+    const order = entriesInOrder(input, e);
     this.tail = e + 1;
     const next = (this.next = take(e + 2));
     const prev = (this.prev = take(e + 2));
@@ -232,7 +227,7 @@ export class PartitionSearch {
     const retEntry = (this.retEntry = take(n));
     for (let j = 0; j < e; j++) {
       const id = j + 1;
-      const owner = owners[sorted[j] as number] as number;
+      const owner = order[j] as number;
       if (owner >= 0) {
         entryOp[id] = owner;
         isCall[id] = 1;
@@ -263,7 +258,7 @@ export class PartitionSearch {
         const op = ops[i] as ModelOp;
         pass[i] = reduce ? MAYBE : COMPLETED;
         mIndex[i] = m++;
-        const sig = `${op.f}\u0000${op.kind}\u0000${JSON.stringify(op.value)}`;
+        const sig = signature(op);
         twin[i] = lastTwin?.get(sig) ?? -1;
         lastTwin?.set(sig, i);
       } else {
@@ -296,8 +291,8 @@ export class PartitionSearch {
     }
     this.seed = seed;
     // (Not for huge partitions: the table would cost 256 bytes per op.)
-    if (n <= DENSE_MAX_OPS) {
-      this.dense = new Int32Array(n * DENSE_FIRST_ROWS);
+    if (denseFirst > 0) {
+      this.dense = take(denseFirst);
       this.denseRows = DENSE_FIRST_ROWS;
     } else {
       this.recent = new Int32Array(3 << RECENT_BITS);
@@ -707,9 +702,75 @@ function slotOf(op: number, state: number): number {
   return h ^ (h >>> 16);
 }
 
-/** Entry numbers (indices into `owners`) in event order. */
-function sortByPosition(input: SearchInput, owners: Int32Array): Int32Array {
-  const e = owners.length;
+/** What makes two maybe ops interchangeable: the same f, kind and value. */
+function signature(op: ModelOp): string {
+  const v = op.value;
+  const value =
+    typeof v === 'number'
+      ? `n${v}`
+      : typeof v === 'string'
+        ? `s${v}`
+        : v === null
+          ? 'z'
+          : JSON.stringify(v);
+  return `${op.f}\u0000${op.kind}\u0000${value}`;
+}
+
+/**
+ * The entries in event order, each as its op's index for a call and `~index` for a
+ * return; `e` entries in all (ops without a return have only a call).
+ */
+function entriesInOrder(input: SearchInput, e: number): Int32Array {
+  const { call, ret } = input;
+  const n = call.length;
+  const out = new Int32Array(e);
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const c = call[i] as number;
+    const r = ret[i] as number;
+    if (c < min) min = c;
+    if (c > max) max = c;
+    if (r > max) max = r;
+  }
+  const range = max - min + 1;
+  if (e > 0 && range <= 4 * e && Number.isSafeInteger(range)) {
+    // Positions are distinct event numbers, and this history's are dense: placing
+    // each entry at its position sorts them in linear time. Slot: call + 1, ~return.
+    const at = new Int32Array(range);
+    let unique = true;
+    for (let i = 0; i < n && unique; i++) {
+      const c = (call[i] as number) - min;
+      if (at[c] !== 0) unique = false;
+      at[c] = i + 1;
+      const r = ret[i] as number;
+      if (r >= 0) {
+        if (at[r - min] !== 0) unique = false;
+        at[r - min] = ~i;
+      }
+    }
+    if (unique) {
+      let k = 0;
+      for (let p = 0; p < range; p++) {
+        const v = at[p] as number;
+        if (v > 0) out[k++] = v - 1;
+        else if (v < 0) out[k++] = v;
+      }
+      return out;
+    }
+  }
+  return sortedEntries(input, out);
+}
+
+/** entriesInOrder for any positions: a sort of (position, entry number) keys. */
+function sortedEntries(input: SearchInput, out: Int32Array): Int32Array {
+  const e = out.length;
+  const owners = new Int32Array(e);
+  let k = 0;
+  for (let i = 0; i < input.call.length; i++) {
+    owners[k++] = i;
+    if ((input.ret[i] as number) >= 0) owners[k++] = ~i;
+  }
   const position = (j: number): number => {
     const o = owners[j] as number;
     return o >= 0 ? (input.call[o] as number) : (input.ret[~o] as number);
@@ -725,12 +786,15 @@ function sortByPosition(input: SearchInput, owners: Int32Array): Int32Array {
     }
     if (fits) {
       keys.sort();
-      const out = new Int32Array(e);
-      for (let j = 0; j < e; j++) out[j] = (keys[j] as number) % 4194304;
+      for (let j = 0; j < e; j++) {
+        const key = keys[j] as number;
+        // (Exact: the division is by a power of two. A % would be a slow fmod.)
+        out[j] = owners[key - Math.floor(key / 4194304) * 4194304] as number;
+      }
       return out;
     }
   }
-  return Int32Array.from(
-    Array.from({ length: e }, (_, j) => j).sort((a, b) => position(a) - position(b)),
-  );
+  const sorted = Array.from({ length: e }, (_, j) => j).sort((a, b) => position(a) - position(b));
+  for (let j = 0; j < e; j++) out[j] = owners[sorted[j] as number] as number;
+  return out;
 }
