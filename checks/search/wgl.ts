@@ -93,6 +93,8 @@ export function searchPartition(
 const OBSERVERS = 0;
 const COMPLETED = 1;
 const MAYBE = 2;
+/** The completed op whose return comes first, tried before the other completed ops. */
+const URGENT = 3;
 
 /**
  * A WGL search that can stop after a number of iterations and resume, so that many
@@ -141,6 +143,8 @@ export class PartitionSearch {
   private readonly stackState: Int32Array;
   /** The pass the frame's op was placed in (OBSERVERS: committed, no alternatives). */
   private readonly stackPass: Uint8Array;
+  /** Per node (depth): its urgent op, tried first among completed ops (-1: none). */
+  private readonly urgent: Int32Array;
   private readonly best: Int32Array;
 
   // Model states interned to ids (by the model's hash and equality), each with two
@@ -205,7 +209,9 @@ export class PartitionSearch {
     // One allocation for the per-entry and per-op arrays: a small history is checked
     // in microseconds, and a typed array's own buffer costs about as much.
     const denseFirst = n <= DENSE_MAX_OPS ? n * DENSE_FIRST_ROWS : 0;
-    const ints = new Int32Array(3 * (e + 2) + 13 * n + cWords + mWords + 2 * maybe + denseFirst);
+    const ints = new Int32Array(
+      3 * (e + 2) + 14 * n + 1 + cWords + mWords + 2 * maybe + denseFirst,
+    );
     let at = 0;
     const take = (length: number): Int32Array => {
       const view = ints.subarray(at, at + length);
@@ -300,6 +306,7 @@ export class PartitionSearch {
     this.lastFrom = take(n).fill(-1);
     this.lastTo = take(n);
     this.cache = options.cache ? new ConfigCache(options.memory) : undefined;
+    this.urgent = take(n + 1);
     this.stackOp = take(n);
     this.stackState = take(n);
     this.best = take(n);
@@ -308,11 +315,16 @@ export class PartitionSearch {
         ? GrowthPruning.for(input, model, {
             step: (s, op) => this.step(s, op),
             stateOf: (id) => this.states[id],
+            next,
+            isCall,
+            entryOp,
+            retEntry,
           })
         : null;
     this.state = this.intern(model.init(initial));
     this.entry = this.next[HEAD] as number;
-    this.mode = this.hasObservers ? OBSERVERS : COMPLETED;
+    this.urgent[0] = -1;
+    this.mode = reduce ? OBSERVERS : COMPLETED;
     if (completed === 0) this.outcome = 'valid';
   }
 
@@ -428,12 +440,13 @@ export class PartitionSearch {
     if (this.outcome !== undefined) return this.outcome;
     const { next, prev, entryOp, isCall, callEntry, retEntry, z1, z2, cache } = this;
     const { pass, cIndex, mIndex, twin, cBits, mBits, mStack, mNode } = this;
-    const { stackOp, stackState, stackPass, best } = this;
+    const { stackOp, stackState, stackPass, best, urgent } = this;
     const growth = this.growth;
     const TAIL = this.tail;
     const completed = this.completed;
     const deadline = this.options.deadline;
-    const firstMode = this.hasObservers ? OBSERVERS : COMPLETED;
+    // The observer pass also finds each node's urgent op: it always runs, reducing.
+    const firstMode = this.options.reductions !== false ? OBSERVERS : COMPLETED;
     const lastMode = this.hasMaybe ? MAYBE : COMPLETED;
     let { state, entry, mode, h1, h2, cLow, hi, mCount, mValid, depth, bestDepth, bestStuck, low } =
       this;
@@ -502,7 +515,9 @@ export class PartitionSearch {
       let deadEnd = false;
       if (isCall[entry] === 1) {
         const op = entryOp[entry] as number;
-        if (pass[op] !== mode) {
+        if (mode === URGENT) {
+          // entry is the urgent op's call (see below).
+        } else if (pass[op] !== mode || (mode === COMPLETED && op === urgent[depth])) {
           entry = next[entry] as number;
           continue;
         }
@@ -558,6 +573,7 @@ export class PartitionSearch {
             stackState[depth] = state;
             stackPass[depth] = mode;
             depth++;
+            urgent[depth] = -1;
             state = to;
             entry = next[HEAD] as number;
             mode = firstMode;
@@ -574,12 +590,30 @@ export class PartitionSearch {
           }
         }
         if (!deadEnd) {
-          entry = next[entry] as number;
+          if (mode === URGENT) {
+            mode = COMPLETED;
+            entry = next[HEAD] as number;
+          } else {
+            entry = next[entry] as number;
+          }
           continue;
         }
+      } else if (mode === OBSERVERS) {
+        // Observers done: the urgent op next, the op whose return is this first one.
+        const x = entryOp[entry] as number;
+        if (pass[x] === COMPLETED) {
+          urgent[depth] = x;
+          mode = URGENT;
+          entry = callEntry[x] as number;
+        } else {
+          urgent[depth] = -1;
+          mode = COMPLETED;
+          entry = next[HEAD] as number;
+        }
+        continue;
       } else if (mode < lastMode) {
         // Nothing more of this kind to try here: the next pass.
-        mode = mode === OBSERVERS ? COMPLETED : MAYBE;
+        mode = MAYBE;
         entry = next[HEAD] as number;
         continue;
       } else if (depth > bestDepth) {
@@ -628,6 +662,11 @@ export class PartitionSearch {
         state = stackState[depth] as number;
         unplace(op);
         const p = stackPass[depth] as number;
+        if (p === URGENT) {
+          entry = next[HEAD] as number;
+          mode = COMPLETED;
+          break;
+        }
         if (p !== OBSERVERS) {
           entry = next[callEntry[op] as number] as number;
           mode = p;
