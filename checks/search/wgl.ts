@@ -17,6 +17,7 @@
  */
 import { ConfigCache } from './config-cache.js';
 import { GrowthPruning } from './growth.js';
+import type { Stepper } from './growth.js';
 import type { MemoryBudget } from './config-cache.js';
 import { ILLEGAL } from '../models/model.js';
 import type { Model, ModelOp } from '../models/model.js';
@@ -76,6 +77,8 @@ const STATE_BYTES = 64;
 const RECENT_BITS = 12;
 const RECENT_MASK = (1 << RECENT_BITS) - 1;
 const EMPTY = new Int32Array(0);
+/** Iterations per call of the search loop (see run). */
+const SPIN = 1024;
 
 /** Searches one partition to the end (or the deadline). */
 export function searchPartition(
@@ -107,16 +110,17 @@ const URGENT = 3;
  * first reached with as few maybe ops used as possible and its supersets are pruned
  * by the cache (see config-cache.ts).
  */
-export class PartitionSearch {
+export class PartitionSearch implements Stepper {
   readonly size: number;
   private readonly ops: readonly ModelOp[];
   private readonly tail: number;
-  private readonly next: Int32Array;
+  // The list (read by the growth pruning too, see Stepper).
+  readonly next: Int32Array;
   private readonly prev: Int32Array;
-  private readonly entryOp: Int32Array;
-  private readonly isCall: Uint8Array;
+  readonly entryOp: Int32Array;
+  readonly isCall: Uint8Array;
   private readonly callEntry: Int32Array;
-  private readonly retEntry: Int32Array;
+  readonly retEntry: Int32Array;
   /** Per op: 0 observer, 1 completed, 2 maybe (its walk pass). */
   private readonly pass: Uint8Array;
   /** Index among completed ops (-1 for maybe ops), and among maybe ops (-1 otherwise). */
@@ -310,17 +314,7 @@ export class PartitionSearch {
     this.stackOp = take(n);
     this.stackState = take(n);
     this.best = take(n);
-    this.growth =
-      reduce && observers > 0
-        ? GrowthPruning.for(input, model, {
-            step: (s, op) => this.step(s, op),
-            stateOf: (id) => this.states[id],
-            next,
-            isCall,
-            entryOp,
-            retEntry,
-          })
-        : null;
+    this.growth = reduce && observers > 0 ? GrowthPruning.for(input, model, this) : null;
     this.state = this.intern(model.init(initial));
     this.entry = this.next[HEAD] as number;
     this.urgent[0] = -1;
@@ -400,15 +394,29 @@ export class PartitionSearch {
     this.stateMask = mask;
   }
 
+  /** An interned state (Stepper). */
+  stateOf(id: number): unknown {
+    return this.states[id];
+  }
+
   /** The state `op` leads to from state `s`, or -1 when it cannot take effect there. */
-  private step(s: number, op: number): number {
+  step(s: number, op: number): number {
     const dense = this.dense;
     if (dense !== undefined) {
       const known = dense[s * this.size + op] as number;
       if (known !== 0) return known - 2;
     } else if (this.lastFrom[op] === s) {
       return this.lastTo[op] as number;
-    } else {
+    }
+    return this.stepUnknown(s, op);
+  }
+
+  /**
+   * step() past its first memo: kept out of it so that the hot path, which the
+   * compiler copies into every caller, stays small.
+   */
+  private stepUnknown(s: number, op: number): number {
+    if (this.dense === undefined) {
       const at = (slotOf(op, s) & RECENT_MASK) * 3;
       const recent = this.recent;
       if (recent[at] === op && recent[at + 1] === s) {
@@ -437,6 +445,17 @@ export class PartitionSearch {
 
   /** Searches for up to `budget` iterations; 'paused' when it has not finished. */
   run(budget: number): SearchOutcome | 'paused' {
+    // In short calls of spin(): a long one would have the compiler optimise spin()
+    // twice, once to enter the running loop and once for the next call.
+    for (let left = budget; left > 0; left -= SPIN) {
+      const outcome = this.spin(Math.min(left, SPIN));
+      if (outcome !== 'paused') return outcome;
+    }
+    return this.outcome ?? 'paused';
+  }
+
+  /** run()'s loop, for up to `budget` iterations. */
+  private spin(budget: number): SearchOutcome | 'paused' {
     if (this.outcome !== undefined) return this.outcome;
     const { next, prev, entryOp, isCall, callEntry, retEntry, z1, z2, cache } = this;
     const { pass, cIndex, mIndex, twin, cBits, mBits, mStack, mNode } = this;
@@ -503,7 +522,7 @@ export class PartitionSearch {
 
     let iterations = 0;
     while (iterations < budget) {
-      if ((++iterations & 0xfff) === 0 && Date.now() > deadline) {
+      if ((++iterations & 0x3ff) === 0 && Date.now() > deadline) {
         outcome = 'timeout';
         break;
       }
