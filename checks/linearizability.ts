@@ -14,7 +14,7 @@ import type { History, Operation, Outcome, Value } from './history.js';
 import { ILLEGAL } from './models/model.js';
 import { hashString } from './models/model.js';
 import type { Model, ModelOp } from './models/model.js';
-import { getModel } from './models/registry.js';
+import { getModel, knownModel } from './models/registry.js';
 import { prepare } from './semantics.js';
 import type { Partition } from './semantics.js';
 import { MemoryBudget } from './search/config-cache.js';
@@ -110,10 +110,11 @@ export async function checkLinearizability(
   options: CheckOptions = {},
 ): Promise<CheckResult> {
   const started = now();
+  const name = typeof options.model === 'object' ? '' : (options.model ?? history.suggestedModel);
   const model =
     typeof options.model === 'object'
       ? options.model
-      : await getModel(options.model ?? history.suggestedModel);
+      : (knownModel(name) ?? (await getModel(name)));
   let prepared = prepare(history, model, options.initial);
   let searchModel: Model = model;
   if (options.partition === false && model.partition !== undefined) {

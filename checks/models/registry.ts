@@ -52,15 +52,28 @@ function fromItsFile(name: string): Promise<Model | undefined> {
   return found;
 }
 
+const found = new Map<string, Model>();
+
+/** The model called `name` if getModel has found it before (no await: checks of many small histories). */
+export function knownModel(name: string): Model | undefined {
+  return found.get(name);
+}
+
 /** The model called `name`; the error lists the known ones. */
 export async function getModel(name: string): Promise<Model> {
+  const known = found.get(name);
+  if (known !== undefined) return known;
   const quick = await fromItsFile(name);
-  if (quick !== undefined) return quick;
+  if (quick !== undefined) {
+    found.set(name, quick);
+    return quick;
+  }
   const models = await loadModels();
   const model = models.get(name);
   if (model === undefined) {
     throw new UnknownModelError(name, [...models.keys()]);
   }
+  found.set(name, model);
   return model;
 }
 

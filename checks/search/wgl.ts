@@ -142,7 +142,8 @@ export class PartitionSearch implements Stepper {
   /** mNode[k]: the cache's list node for mStack[0..k]; valid for k < mValid. */
   private readonly mNode: Int32Array;
   private mValid = 0;
-  private readonly cache: ConfigCache | undefined;
+  /** Made at the first failed configuration: many searches never backtrack. */
+  private cache: ConfigCache | undefined;
   private readonly stackOp: Int32Array;
   private readonly stackState: Int32Array;
   /** The pass the frame's op was placed in (OBSERVERS: committed, no alternatives). */
@@ -309,7 +310,6 @@ export class PartitionSearch implements Stepper {
     }
     this.lastFrom = take(n).fill(-1);
     this.lastTo = take(n);
-    this.cache = options.cache ? new ConfigCache(options.memory) : undefined;
     this.urgent = take(n + 1);
     this.stackOp = take(n);
     this.stackState = take(n);
@@ -457,7 +457,9 @@ export class PartitionSearch implements Stepper {
   /** run()'s loop, for up to `budget` iterations. */
   private spin(budget: number): SearchOutcome | 'paused' {
     if (this.outcome !== undefined) return this.outcome;
-    const { next, prev, entryOp, isCall, callEntry, retEntry, z1, z2, cache } = this;
+    const { next, prev, entryOp, isCall, callEntry, retEntry, z1, z2 } = this;
+    let cache = this.cache;
+    const useCache = this.options.cache;
     const { pass, cIndex, mIndex, twin, cBits, mBits, mStack, mNode } = this;
     const { stackOp, stackState, stackPass, best, urgent } = this;
     const growth = this.growth;
@@ -649,7 +651,8 @@ export class PartitionSearch implements Stepper {
           outcome = 'invalid';
           break;
         }
-        if (cache !== undefined) {
+        if (useCache) {
+          cache ??= this.cache = new ConfigCache(this.options.memory);
           // The maybe-set as shared list nodes, made only for prefixes not made yet.
           let ok = true;
           while (mValid < mCount && ok) {
