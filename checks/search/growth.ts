@@ -15,19 +15,11 @@
 import type { Model, ModelOp } from '../models/model.js';
 import type { SearchInput } from './wgl.js';
 
-/**
- * What the pruning needs from the search: its memoised step, its interned states,
- * and its list of entries (live: the unplaced ops' calls and returns in event order,
- * from entry 0).
- */
+/** What the pruning needs from the search: its memoised step and its interned states. */
 export interface Stepper {
   /** The state id `op` leads to from state id `s`, or -1 when it is illegal there. */
   step(s: number, op: number): number;
   stateOf(id: number): unknown;
-  readonly next: Int32Array;
-  readonly isCall: Uint8Array;
-  readonly entryOp: Int32Array;
-  readonly retEntry: Int32Array;
 }
 
 /** Some ops in call order, with which are placed and the first that is not. */
@@ -117,30 +109,13 @@ export class GrowthPruning {
   }
 
   /**
-   * Can read `op` (unplaced, completed) never be placed from state `s`? Some op must
-   * change the state first (the read is illegal now): an unplaced one called before
-   * the read's return. If it does not reset, the state it leads to must still be
-   * able to grow into what the read saw; if it resets, likewise the state it leaves.
+   * Can read `op` (unplaced, completed) never be placed from state `s`? (A read legal
+   * in `s` never is: the model's canStillObserve says true for it.)
    */
   unreachable(s: number, op: number): boolean {
     const { model, stepper } = this;
     const observer = this.ops[op] as ModelOp;
-    if (stepper.step(s, op) >= 0) return false;
-    if (model.canStillObserve?.(stepper.stateOf(s), observer) !== false) {
-      // The state may grow into it: does an op that can come next make it grow so?
-      const { next, isCall, entryOp } = stepper;
-      const end = stepper.retEntry[op] as number;
-      const resetRank = this.resets.rank;
-      for (let e = next[0] as number; e !== end; e = next[e] as number) {
-        if (isCall[e] !== 1) continue;
-        const o = entryOp[e] as number;
-        if (resetRank[o] !== -1 || this.observers.rank[o] !== -1) continue;
-        const t = stepper.step(s, o);
-        if (t >= 0 && t !== s && model.canStillObserve?.(stepper.stateOf(t), observer) !== false) {
-          return false;
-        }
-      }
-    }
+    if (model.canStillObserve?.(stepper.stateOf(s), observer) !== false) return false;
     const resets = this.resets;
     const ret = this.retAt[op] as number;
     for (let k = resets.first; k < resets.ops.length && (resets.call[k] as number) < ret; k++) {

@@ -114,13 +114,12 @@ export class PartitionSearch implements Stepper {
   readonly size: number;
   private readonly ops: readonly ModelOp[];
   private readonly tail: number;
-  // The list (read by the growth pruning too, see Stepper).
-  readonly next: Int32Array;
+  private readonly next: Int32Array;
   private readonly prev: Int32Array;
-  readonly entryOp: Int32Array;
-  readonly isCall: Uint8Array;
+  private readonly entryOp: Int32Array;
+  private readonly isCall: Uint8Array;
   private readonly callEntry: Int32Array;
-  readonly retEntry: Int32Array;
+  private readonly retEntry: Int32Array;
   /** Per op: 0 observer, 1 completed, 2 maybe (its walk pass). */
   private readonly pass: Uint8Array;
   /** Index among completed ops (-1 for maybe ops), and among maybe ops (-1 otherwise). */
@@ -595,10 +594,13 @@ export class PartitionSearch implements Stepper {
             stackPass[depth] = mode;
             depth++;
             urgent[depth] = -1;
+            // (Reads already checked from the same state are checked again only when
+            // the state changed.)
+            const moved = to !== state;
             state = to;
             entry = next[HEAD] as number;
             mode = firstMode;
-            const doomed = growth === null ? -1 : growth.doomed(state);
+            const doomed = growth === null || !moved ? -1 : growth.doomed(state);
             if (doomed < 0) continue;
             // A read still to place can never be: this configuration fails.
             if (depth > bestDepth) {
