@@ -77,6 +77,49 @@ const STATE_BYTES = 64;
 const RECENT_BITS = 12;
 const RECENT_MASK = (1 << RECENT_BITS) - 1;
 const EMPTY = new Int32Array(0);
+/**
+ * Words computed once per process and shared by every search: a search of a small
+ * history takes microseconds, and a loop per op to make its own would be a good
+ * part of them (before the compiler has optimised anything, most of it).
+ */
+class SharedWords {
+  private words = new Int32Array(0);
+  constructor(private readonly fill: (words: Int32Array, from: number) => void) {}
+  /** At least `count` words; the first ones never change. */
+  atLeast(count: number): Int32Array {
+    if (this.words.length < count) {
+      const grown = new Int32Array(Math.max(1024, 2 ** Math.ceil(Math.log2(count))));
+      grown.set(this.words);
+      this.fill(grown, this.words.length);
+      this.words = grown;
+    }
+    return this.words;
+  }
+}
+
+/** Random words for Zobrist hashes (xorshift32 from `seed`). */
+function randomWords(seed: number): SharedWords {
+  let s = seed;
+  return new SharedWords((words, from) => {
+    for (let i = from; i < words.length; i++) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      words[i] = s;
+    }
+  });
+}
+
+// Per op (in a partition) and per interned state: two words each.
+const OP_WORDS1 = randomWords(0x2545f491);
+const OP_WORDS2 = randomWords(0x6c8e9cf5);
+const STATE_WORDS1 = randomWords(0x3c6ef372);
+const STATE_WORDS2 = randomWords(0x1b873593);
+/** 0, 1, 2, ... */
+const IOTA = new SharedWords((words, from) => {
+  for (let i = from; i < words.length; i++) words[i] = i;
+});
+
 /** Iterations per call of the search loop (see run). */
 const SPIN = 1024;
 
@@ -157,9 +200,8 @@ export class PartitionSearch implements Stepper {
   /** Open addressing: [hash, id + 1] pairs (id + 1 = 0: empty). */
   private stateSlots = new Int32Array(2 * 16);
   private stateMask = 15;
-  private sz1 = new Int32Array(16);
-  private sz2 = new Int32Array(16);
-  private seed = 0x2545f491;
+  private sz1 = STATE_WORDS1.atLeast(16);
+  private sz2 = STATE_WORDS2.atLeast(16);
 
   // Transition memo: dense[state * size + op] = next state + 2 (1: illegal, 0: not
   // known yet) while states are few (with a row per state so far); then, per op, the
@@ -247,10 +289,10 @@ export class PartitionSearch implements Stepper {
         retEntry[~owner] = id;
       }
     }
-    for (let j = 0; j <= e; j++) {
-      next[j] = j + 1;
-      prev[j + 1] = j;
-    }
+    // next[j] = j + 1 and prev[j + 1] = j, copied rather than looped.
+    const iota = IOTA.atLeast(e + 2);
+    next.set(iota.subarray(1, e + 2));
+    prev.set(iota.subarray(0, e + 1), 1);
 
     // Classify ops. Maybe ops that do the same thing are interchangeable: the search
     // only ever applies the earliest unapplied one of them (symmetry reduction).
@@ -289,17 +331,8 @@ export class PartitionSearch implements Stepper {
     this.mStack = take(maybe);
     this.mNode = take(maybe);
 
-    const z1 = (this.z1 = take(n));
-    const z2 = (this.z2 = take(n));
-    let seed = this.seed;
-    for (let i = 0; i < 2 * n; i++) {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      if (i < n) z1[i] = seed;
-      else z2[i - n] = seed;
-    }
-    this.seed = seed;
+    this.z1 = OP_WORDS1.atLeast(n);
+    this.z2 = OP_WORDS2.atLeast(n);
     // (Not for huge partitions: the table would cost 256 bytes per op.)
     if (denseFirst > 0) {
       this.dense = take(denseFirst);
@@ -319,15 +352,6 @@ export class PartitionSearch implements Stepper {
     this.urgent[0] = -1;
     this.mode = reduce ? OBSERVERS : COMPLETED;
     if (completed === 0) this.outcome = 'valid';
-  }
-
-  private rand(): number {
-    let s = this.seed;
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    this.seed = s;
-    return s | 0;
   }
 
   private intern(s: unknown): number {
@@ -353,15 +377,9 @@ export class PartitionSearch implements Stepper {
     slots[2 * i + 1] = id + 1;
     if ((id + 1) * 2 > mask) this.growStates();
     if (id >= this.sz1.length) {
-      const a = new Int32Array(this.sz1.length * 2);
-      a.set(this.sz1);
-      this.sz1 = a;
-      const b = new Int32Array(this.sz2.length * 2);
-      b.set(this.sz2);
-      this.sz2 = b;
+      this.sz1 = STATE_WORDS1.atLeast(id + 1);
+      this.sz2 = STATE_WORDS2.atLeast(id + 1);
     }
-    this.sz1[id] = this.rand();
-    this.sz2[id] = this.rand();
     if (id >= this.denseRows && this.dense !== undefined) {
       if (id >= DENSE_STATES) {
         this.dense = undefined;
