@@ -801,7 +801,7 @@ function signature(op: ModelOp): string {
  * The entries in event order, each as its op's index for a call and `~index` for a
  * return; `e` entries in all (ops without a return have only a call).
  */
-function entriesInOrder(input: SearchInput, e: number): Int32Array {
+export function entriesInOrder(input: SearchInput, e: number): Int32Array {
   const { call, ret } = input;
   const n = call.length;
   const out = new Int32Array(e);
@@ -843,39 +843,46 @@ function entriesInOrder(input: SearchInput, e: number): Int32Array {
   return sortedEntries(input, out);
 }
 
-/** entriesInOrder for any positions: a sort of (position, entry number) keys. */
+/** entriesInOrder for any positions: a sort of (position, entry code) keys. */
 function sortedEntries(input: SearchInput, out: Int32Array): Int32Array {
+  const { call, ret } = input;
+  const n = call.length;
   const e = out.length;
-  const owners = new Int32Array(e);
-  let k = 0;
-  for (let i = 0; i < input.call.length; i++) {
-    owners[k++] = i;
-    if ((input.ret[i] as number) >= 0) owners[k++] = ~i;
-  }
-  const position = (j: number): number => {
-    const o = owners[j] as number;
-    return o >= 0 ? (input.call[o] as number) : (input.ret[~o] as number);
-  };
-  if (e < 1 << 22) {
-    // position * 2^22 + entry stays below 2^53 for positions below 2^31.
+  // position * 2^22 + (2 op | 1 for a return) stays below 2^53 (exact in a double)
+  // for positions below 2^31 and up to 2^21 ops; ties keep op order, call first.
+  if (n < 1 << 21) {
     const keys = new Float64Array(e);
+    let k = 0;
     let fits = true;
-    for (let j = 0; j < e; j++) {
-      const p = position(j);
-      if (p >= 2 ** 31) fits = false;
-      keys[j] = p * 4194304 + j;
+    for (let i = 0; i < n; i++) {
+      const c = call[i] as number;
+      const r = ret[i] as number;
+      if (c >= 2 ** 31 || r >= 2 ** 31) fits = false;
+      keys[k++] = c * 4194304 + 2 * i;
+      if (r >= 0) keys[k++] = r * 4194304 + 2 * i + 1;
     }
     if (fits) {
       keys.sort();
       for (let j = 0; j < e; j++) {
         const key = keys[j] as number;
         // (Exact: the division is by a power of two. A % would be a slow fmod.)
-        out[j] = owners[key - Math.floor(key / 4194304) * 4194304] as number;
+        const code = key - Math.floor(key / 4194304) * 4194304;
+        out[j] = (code & 1) === 0 ? code >>> 1 : ~(code >>> 1);
       }
       return out;
     }
   }
-  const sorted = Array.from({ length: e }, (_, j) => j).sort((a, b) => position(a) - position(b));
-  for (let j = 0; j < e; j++) out[j] = owners[sorted[j] as number] as number;
+  const codes: number[] = [];
+  for (let i = 0; i < n; i++) {
+    codes.push(2 * i);
+    if ((ret[i] as number) >= 0) codes.push(2 * i + 1);
+  }
+  const position = (code: number): number =>
+    (code & 1) === 0 ? (call[code >>> 1] as number) : (ret[code >>> 1] as number);
+  codes.sort((a, b) => position(a) - position(b) || a - b);
+  for (let j = 0; j < e; j++) {
+    const code = codes[j] as number;
+    out[j] = (code & 1) === 0 ? code >>> 1 : ~(code >>> 1);
+  }
   return out;
 }
