@@ -139,8 +139,11 @@ export function searchPartition(
 const OBSERVERS = 0;
 const COMPLETED = 1;
 const MAYBE = 2;
-/** The completed op whose return comes first, tried before the other completed ops. */
-const URGENT = 3;
+/**
+ * Completed ops in the order of their returns (earliest deadline first), from the
+ * node's candidate list: the walk mode for completed ops when reducing.
+ */
+const SORTED = 3;
 
 /**
  * A WGL search that can stop after a number of iterations and resume, so that many
@@ -190,8 +193,18 @@ export class PartitionSearch implements Stepper {
   private readonly stackState: Int32Array;
   /** The pass the frame's op was placed in (OBSERVERS: committed, no alternatives). */
   private readonly stackPass: Uint8Array;
-  /** Per node (depth): its urgent op, tried first among completed ops (-1: none). */
-  private readonly urgent: Int32Array;
+  /**
+   * Per node (depth), for SORTED: where its candidates start in `cand` (the top of
+   * `cand` when the node was made), where they end, the one being tried, and the op
+   * whose return is the node's first (the one reported if the node fails).
+   */
+  private readonly cBase: Int32Array;
+  private readonly cEnd: Int32Array;
+  private readonly cAt: Int32Array;
+  private readonly firstRet: Int32Array;
+  /** Candidate lists of the nodes on the current path, one after another. */
+  private cand = new Int32Array(64);
+  private cPos = 0;
   private readonly best: Int32Array;
 
   // Model states interned to ids (by the model's hash and equality), each with two
@@ -256,7 +269,7 @@ export class PartitionSearch implements Stepper {
     // in microseconds, and a typed array's own buffer costs about as much.
     const denseFirst = n <= DENSE_MAX_OPS ? n * DENSE_FIRST_ROWS : 0;
     const ints = new Int32Array(
-      3 * (e + 2) + 14 * n + 1 + cWords + mWords + 2 * maybe + denseFirst,
+      3 * (e + 2) + 17 * n + 4 + cWords + mWords + 2 * maybe + denseFirst,
     );
     let at = 0;
     const take = (length: number): Int32Array => {
@@ -342,14 +355,16 @@ export class PartitionSearch implements Stepper {
     }
     this.lastFrom = take(n).fill(-1);
     this.lastTo = take(n);
-    this.urgent = take(n + 1);
+    this.cBase = take(n + 1);
+    this.cEnd = take(n + 1);
+    this.cAt = take(n + 1);
+    this.firstRet = take(n + 1);
     this.stackOp = take(n);
     this.stackState = take(n);
     this.best = take(n);
     this.growth = reduce && observers > 0 ? GrowthPruning.for(input, model, this) : null;
     this.state = this.intern(model.init(initial));
     this.entry = this.next[HEAD] as number;
-    this.urgent[0] = -1;
     this.mode = reduce ? OBSERVERS : COMPLETED;
     if (completed === 0) this.outcome = 'valid';
   }
@@ -478,16 +493,32 @@ export class PartitionSearch implements Stepper {
     let cache = this.cache;
     const useCache = this.options.cache;
     const { pass, cIndex, mIndex, twin, cBits, mBits, mStack, mNode } = this;
-    const { stackOp, stackState, stackPass, best, urgent } = this;
+    const { stackOp, stackState, stackPass, best, cBase, cEnd, cAt, firstRet } = this;
+    let cand = this.cand;
     const growth = this.growth;
     const TAIL = this.tail;
     const completed = this.completed;
     const deadline = this.options.deadline;
-    // The observer pass also finds each node's urgent op: it always runs, reducing.
+    // The observer pass also collects each node's completed candidates: it always
+    // runs, reducing (plain WGL walks completed ops in call order).
     const firstMode = this.options.reductions !== false ? OBSERVERS : COMPLETED;
     const lastMode = this.hasMaybe ? MAYBE : COMPLETED;
-    let { state, entry, mode, h1, h2, cLow, hi, mCount, mValid, depth, bestDepth, bestStuck, low } =
-      this;
+    let {
+      state,
+      entry,
+      mode,
+      h1,
+      h2,
+      cLow,
+      hi,
+      mCount,
+      mValid,
+      depth,
+      bestDepth,
+      bestStuck,
+      low,
+      cPos,
+    } = this;
     let outcome: SearchOutcome | undefined;
 
     // Places or unplaces op: the list, the bitsets, the hashes.
@@ -545,20 +576,66 @@ export class PartitionSearch implements Stepper {
         outcome = 'timeout';
         break;
       }
-      if (entry === TAIL) {
+      let deadEnd = false;
+      let op = -1;
+      if (mode === SORTED) {
+        if (cPos < (cEnd[depth] as number)) {
+          op = cand[cPos] as number;
+        } else if (lastMode === MAYBE) {
+          mode = MAYBE;
+          entry = next[HEAD] as number;
+          continue;
+        } else if (depth > bestDepth) {
+          // The op whose return is first had to be placed by now: record the prefix.
+          for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
+          low = depth;
+          bestDepth = depth;
+          bestStuck = firstRet[depth] as number;
+        }
+      } else if (entry === TAIL) {
         // No return entry is left: every completed op is placed.
         outcome = 'valid';
         break;
-      }
-      let deadEnd = false;
-      if (isCall[entry] === 1) {
-        const op = entryOp[entry] as number;
-        if (mode === URGENT) {
-          // entry is the urgent op's call (see below).
-        } else if (pass[op] !== mode || (mode === COMPLETED && op === urgent[depth])) {
+      } else if (isCall[entry] === 1) {
+        op = entryOp[entry] as number;
+        if (pass[op] !== mode) {
           entry = next[entry] as number;
           continue;
         }
+      } else if (mode === OBSERVERS) {
+        // Observers done. The completed ops called before this first return, in the
+        // order of their returns: the one that must be placed soonest first.
+        firstRet[depth] = entryOp[entry] as number;
+        const from = cBase[depth] as number;
+        let end = from;
+        for (let e = next[HEAD] as number; e !== entry; e = next[e] as number) {
+          const x = entryOp[e] as number;
+          if (pass[x] !== COMPLETED) continue;
+          if (end === cand.length) {
+            const grown = new Int32Array(cand.length * 2);
+            grown.set(cand);
+            cand = this.cand = grown;
+          }
+          const r = retEntry[x] as number;
+          let k = end++;
+          while (k > from && (retEntry[cand[k - 1] as number] as number) > r) {
+            cand[k] = cand[k - 1] as number;
+            k--;
+          }
+          cand[k] = x;
+        }
+        cEnd[depth] = end;
+        cPos = from;
+        mode = SORTED;
+        continue;
+      } else if (depth > bestDepth) {
+        // An op that had to be placed by now was not: record the prefix.
+        for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
+        low = depth;
+        bestDepth = depth;
+        bestStuck = entryOp[entry] as number;
+      }
+      if (op >= 0) {
         let to = this.step(state, op);
         if (this.overBudget) {
           outcome = 'memory';
@@ -610,8 +687,10 @@ export class PartitionSearch implements Stepper {
             stackOp[depth] = op;
             stackState[depth] = state;
             stackPass[depth] = mode;
+            cAt[depth] = cPos;
+            const top = mode === SORTED ? (cEnd[depth] as number) : (cBase[depth] as number);
             depth++;
-            urgent[depth] = -1;
+            cBase[depth] = top;
             // (Reads already checked from the same state are checked again only when
             // the state changed.)
             const moved = to !== state;
@@ -631,38 +710,10 @@ export class PartitionSearch implements Stepper {
           }
         }
         if (!deadEnd) {
-          if (mode === URGENT) {
-            mode = COMPLETED;
-            entry = next[HEAD] as number;
-          } else {
-            entry = next[entry] as number;
-          }
+          if (mode === SORTED) cPos++;
+          else entry = next[entry] as number;
           continue;
         }
-      } else if (mode === OBSERVERS) {
-        // Observers done: the urgent op next, the op whose return is this first one.
-        const x = entryOp[entry] as number;
-        if (pass[x] === COMPLETED) {
-          urgent[depth] = x;
-          mode = URGENT;
-          entry = callEntry[x] as number;
-        } else {
-          urgent[depth] = -1;
-          mode = COMPLETED;
-          entry = next[HEAD] as number;
-        }
-        continue;
-      } else if (mode < lastMode) {
-        // Nothing more of this kind to try here: the next pass.
-        mode = MAYBE;
-        entry = next[HEAD] as number;
-        continue;
-      } else if (depth > bestDepth) {
-        // An op that had to be placed by now was not: record the prefix.
-        for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
-        low = depth;
-        bestDepth = depth;
-        bestStuck = entryOp[entry] as number;
       }
       // This configuration fails: remember it, and backtrack past committed observers
       // (their node had no other choice).
@@ -700,17 +751,17 @@ export class PartitionSearch implements Stepper {
         }
         depth--;
         if (depth < low) low = depth;
-        const op = stackOp[depth] as number;
+        const placed = stackOp[depth] as number;
         state = stackState[depth] as number;
-        unplace(op);
+        unplace(placed);
         const p = stackPass[depth] as number;
-        if (p === URGENT) {
-          entry = next[HEAD] as number;
-          mode = COMPLETED;
+        if (p === SORTED) {
+          cPos = (cAt[depth] as number) + 1;
+          mode = SORTED;
           break;
         }
         if (p !== OBSERVERS) {
-          entry = next[callEntry[op] as number] as number;
+          entry = next[callEntry[placed] as number] as number;
           mode = p;
           break;
         }
@@ -731,6 +782,7 @@ export class PartitionSearch implements Stepper {
       bestDepth,
       bestStuck,
       low,
+      cPos,
     });
     this.outcome = outcome;
     if (outcome !== undefined) this.release();
