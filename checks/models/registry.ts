@@ -86,3 +86,8 @@ export class UnknownModelError extends Error {
     super(`unknown model '${model}' (known: ${known.join(', ')})`);
   }
 }
+
+// Start loading every model as soon as the checker is imported: a model module first
+// imported by a check makes that check wait for file reads on the thread pool
+// (milliseconds, tens of them on a busy machine). Errors surface at loadModels().
+loadModels().catch(() => undefined);
