@@ -155,7 +155,9 @@ export async function checkLinearizability(
     const r = results[i];
     const p = partitions[i] as Partition;
     if (r === undefined) continue;
-    linearizations.push({ key: p.key, order: r.order.map((j) => p.ops[j] as number) });
+    const order = new Array<number>(r.order.length);
+    for (let j = 0; j < order.length; j++) order[j] = p.ops[r.order[j] as number] as number;
+    linearizations.push({ key: p.key, order });
     if (r.outcome === 'invalid' && invalidAt === -1) invalidAt = i;
     if (r.outcome === 'timeout') unknown ??= `timed out after ${fmtMs(options.timeoutMs ?? 0)}`;
     if (r.outcome === 'memory') {

@@ -28,7 +28,8 @@ function pairUp(events: readonly RawEvent[], source: string, format: Format): Hi
   const pairing = new Pairing(source);
   const fs = new Set<string>();
   let anyKey = false;
-  for (const ev of events) {
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i] as RawEvent;
     if (ev.process !== 'nemesis') {
       fs.add(ev.f);
       if (ev.key !== undefined) anyKey = true;

@@ -259,8 +259,10 @@ export class PartitionSearch implements Stepper {
     this.size = n;
 
     // Entries in event order: a call per op, a return per op that has one.
+    const ret = input.ret;
+    const observer = input.observer;
     let completed = 0;
-    for (let i = 0; i < n; i++) if ((input.ret[i] as number) >= 0) completed++;
+    for (let i = 0; i < n; i++) if ((ret[i] as number) >= 0) completed++;
     const e = n + completed;
     const maybe = n - completed;
     const cWords = (completed + 31) >>> 5;
@@ -319,7 +321,7 @@ export class PartitionSearch implements Stepper {
     let observers = 0;
     const reduce = options.reductions !== false;
     for (let i = 0; i < n; i++) {
-      if ((input.ret[i] as number) < 0) {
+      if ((ret[i] as number) < 0) {
         const op = ops[i] as ModelOp;
         pass[i] = reduce ? MAYBE : COMPLETED;
         mIndex[i] = m++;
@@ -328,7 +330,7 @@ export class PartitionSearch implements Stepper {
         lastTwin?.set(sig, i);
       } else {
         cIndex[i] = c++;
-        if (reduce && input.observer?.[i] === true) {
+        if (reduce && observer?.[i] === true) {
           pass[i] = OBSERVERS;
           observers++;
         } else {
