@@ -53,7 +53,7 @@ export class FairScheduler {
     private readonly fair: FairOptions = {},
   ) {
     this.window = Math.max(1, fair.window ?? 8);
-    this.firstSlice = fair.firstSlice ?? 1 << 14;
+    this.firstSlice = fair.firstSlice ?? 1 << 10;
     this.queue = inputs.map((_, i) => i);
   }
 
