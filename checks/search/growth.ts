@@ -22,19 +22,20 @@ export interface Stepper {
   stateOf(id: number): unknown;
 }
 
-/** Some ops in call order, with which are placed and the first that is not. */
-class CallOrder {
+/** Some ops in order of a position, with which are placed and the first that is not. */
+class OpOrder {
   readonly ops: Int32Array;
+  /** Their positions, in order. */
   readonly call: Float64Array;
   /** Per op: its rank here, or -1 when it is not one of these ops. */
   readonly rank: Int32Array;
   readonly placed: Uint8Array;
   first = 0;
 
-  constructor(members: number[], input: SearchInput, n: number) {
-    members.sort((a, b) => (input.call[a] as number) - (input.call[b] as number));
+  constructor(members: number[], position: readonly number[], n: number) {
+    members.sort((a, b) => (position[a] as number) - (position[b] as number));
     this.ops = Int32Array.from(members);
-    this.call = Float64Array.from(members, (op) => input.call[op] as number);
+    this.call = Float64Array.from(members, (op) => position[op] as number);
     this.rank = new Int32Array(n).fill(-1);
     members.forEach((op, k) => (this.rank[op] = k));
     this.placed = new Uint8Array(members.length);
@@ -59,8 +60,8 @@ class CallOrder {
 }
 
 export class GrowthPruning {
-  private readonly resets: CallOrder;
-  private readonly observers: CallOrder;
+  private readonly resets: OpOrder;
+  private readonly observers: OpOrder;
   /** Return position per op (Infinity: none). */
   private readonly retAt: Float64Array;
   private readonly ops: readonly ModelOp[];
@@ -69,7 +70,7 @@ export class GrowthPruning {
     input: SearchInput,
     private readonly model: Model,
     private readonly stepper: Stepper,
-    /** How many of the first unplaced reads (in call order) `doomed` looks at. */
+    /** How many of the first unplaced reads (by return) `doomed` looks at. */
     private readonly lookahead: number,
   ) {
     const n = input.modelOps.length;
@@ -81,8 +82,10 @@ export class GrowthPruning {
       if (model.resets?.(op) === true) resets.push(i);
       else if (input.observer?.[i] === true && (input.ret[i] as number) >= 0) observers.push(i);
     }
-    this.resets = new CallOrder(resets, input, n);
-    this.observers = new CallOrder(observers, input, n);
+    // Resets by call (those that may come before a read's return); reads by return:
+    // the ones that must be placed soonest constrain the state most.
+    this.resets = new OpOrder(resets, input.call, n);
+    this.observers = new OpOrder(observers, input.ret, n);
     this.retAt = Float64Array.from(input.ret, (r) => (r >= 0 ? r : Infinity));
   }
 
@@ -128,7 +131,7 @@ export class GrowthPruning {
     return true;
   }
 
-  /** One of the first unplaced reads (in call order) that can never be placed from `s`, or -1. */
+  /** One of the first unplaced reads (by return) that can never be placed from `s`, or -1. */
   doomed(s: number): number {
     const observers = this.observers;
     let seen = 0;
