@@ -208,4 +208,27 @@ describe('pruning by growth (porcupine-kv)', () => {
     expect(plain.outcome).toBe('valid');
     expect(pruned.configs).toBeLessThan(plain.configs);
   });
+
+  it('interns states by equality, not by hash: every hash colliding changes no verdict', async () => {
+    // One hash for every state: interning must tell states apart by equals() alone
+    // (two different states never share an id), and the memo and the cache with it.
+    const real = await getModel('porcupine-kv');
+    const colliding = { ...real, hash: () => 7 };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer(),
+        options(10, 4),
+        fc.nat(),
+        fc.nat({ max: CHANGES.length - 1 }),
+        async (seed, opts, which, how) => {
+          const valid = appendKvHistory(xorshift(seed), opts);
+          const events = changeGet(valid, which, CHANGES[how] as (s: string) => string) ?? valid;
+          const expected = bruteForceAppendKv(events);
+          const r = await check(events, { model: colliding, workers: 1 });
+          expect(r.valid).toBe(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
