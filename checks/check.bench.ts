@@ -2,7 +2,10 @@
  * Linearizability checker benchmark (run by `make bench`):
  * - the whole corpus (checks/corpus) in one process, per group (Porcupine's etcd
  *   logs, Porcupine's kv logs, Knossos's histories) and the slowest file: cold (the
- *   first pass in a fresh process) and warm (median of 5 passes after a warm-up);
+ *   first pass in a fresh process, median of 3 such processes) and warm (median of
+ *   7 passes after 5 warm-up passes), checking and reading (parsing) apart;
+ * - `raftbed check` on the slowest file, as a user runs it (a fresh process: wall
+ *   time), next to `node -e 0`;
  * - generated kv histories of 10k and 100k ops over 100 keys, each in a fresh
  *   process, with its peak RSS;
  * - baselines measured in the same run: the same search as plain WGL (Porcupine's
@@ -41,6 +44,7 @@ const ANCHOR: Readonly<Record<Group | 'total' | 'slowest', number>> = {
 interface Entry {
   readonly group: Group;
   readonly name: string;
+  readonly file: string;
   readonly history: History;
   readonly readMs: number;
   readonly expected: boolean;
@@ -53,6 +57,7 @@ function groupOf(path: string): Group {
 }
 
 async function loadCorpus(): Promise<Entry[]> {
+  // (Read in file order, as the cold pass checks them: reading is timed per file.)
   const rows = readFileSync(join(corpus, 'expected.tsv'), 'utf8').trimEnd().split('\n').slice(1);
   const out: Entry[] = [];
   for (const row of rows) {
@@ -64,6 +69,7 @@ async function loadCorpus(): Promise<Entry[]> {
     out.push({
       group: groupOf(path),
       name: path.split('/').pop() ?? path,
+      file,
       history,
       readMs: performance.now() - t,
       expected: !(expected ?? '').startsWith('NOT'),
@@ -102,22 +108,96 @@ async function pass(entries: readonly Entry[], options: CheckOptions = {}): Prom
   return { group, cpu, file, unknown };
 }
 
+const WARM_UP = 5;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
 const f1 = (ms: number): string => ms.toFixed(1).padStart(8);
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
 
+interface ColdFigures {
+  group: Record<Group, number>;
+  cpu: Record<Group, number>;
+  read: Record<Group, number>;
+  slowest: [string, number];
+}
+
 async function corpusCold(): Promise<void> {
   // A fresh process: the first pass is what a CLI user waits for.
   const entries = await loadCorpus();
+  // The garbage of reading 231 files, collected now rather than by the first
+  // collection inside the pass (which would copy every history just read).
+  (globalThis as { gc?: () => void }).gc?.();
   const r = await pass(entries);
-  const slowest = [...r.file.entries()].sort((a, b) => b[1] - a[1])[0];
-  const readMs = entries.reduce((a, e) => a + e.readMs, 0);
-  process.stdout.write(
-    JSON.stringify({ group: r.group, slowest, readMs, files: entries.length }) + '\n',
-  );
+  const slowest = [...r.file.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['-', NaN];
+  const figures: ColdFigures = { group: r.group, cpu: r.cpu, read: readByGroup(entries), slowest };
+  process.stdout.write(JSON.stringify(figures) + '\n');
 }
 
-/** Per group: one warm-up pass over the group, then `runs` passes; medians. */
+function readByGroup(entries: readonly Entry[]): Record<Group, number> {
+  const read: Record<Group, number> = { etcd: 0, kv: 0, knossos: 0 };
+  for (const e of entries) read[e.group] += e.readMs;
+  return read;
+}
+
+/** Per group: the median of several cold processes' figures. */
+function coldMedian(runs: readonly ColdFigures[]): ColdFigures {
+  const pick = (f: (c: ColdFigures) => Record<Group, number>): Record<Group, number> => {
+    const out: Record<Group, number> = { etcd: 0, kv: 0, knossos: 0 };
+    for (const g of GROUPS) out[g] = median(runs.map((r) => f(r)[g]));
+    return out;
+  };
+  const slow = median(runs.map((r) => r.slowest[1]));
+  const name = runs.find((r) => r.slowest[1] === slow)?.slowest[0] ?? '-';
+  return {
+    group: pick((r) => r.group),
+    cpu: pick((r) => r.cpu),
+    read: pick((r) => r.read),
+    slowest: [name, slow],
+  };
+}
+
+/** Parsing the corpus again in this (warm) process, per group: the median of `runs` passes. */
+function warmRead(entries: readonly Entry[], runs: number): Record<Group, number> {
+  const texts = entries.map((e) => ({ e, text: readFileSync(e.file, 'utf8') }));
+  const passes: Record<Group, number>[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const read: Record<Group, number> = { etcd: 0, kv: 0, knossos: 0 };
+    for (const { e, text } of texts) {
+      const t = performance.now();
+      parseHistory(text, { source: e.file });
+      read[e.group] += performance.now() - t;
+    }
+    if (i > 0) passes.push(read);
+  }
+  const out: Record<Group, number> = { etcd: 0, kv: 0, knossos: 0 };
+  for (const g of GROUPS) out[g] = median(passes.map((p) => p[g]));
+  return out;
+}
+
+/**
+ * `raftbed check FILE` as a user runs it, wall ms (median and best of `runs`), and
+ * `node -e 0` alternating with it: the floor any Node.js command pays.
+ */
+function cliWall(file: string, runs: number): { check: number[]; node: number[] } {
+  const cli = join(root, 'dist', 'harness', 'cli', 'main.js');
+  const check: number[] = [];
+  const node: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let t = performance.now();
+    spawnSync(process.execPath, ['-e', '0']);
+    node.push(performance.now() - t);
+    t = performance.now();
+    const r = spawnSync(process.execPath, [cli, 'check', file], { encoding: 'utf8' });
+    check.push(performance.now() - t);
+    if (r.status !== 0 && r.status !== 1) throw new Error(`raftbed check ${file}: ${r.stderr}`);
+  }
+  return { check, node };
+}
+
+/**
+ * Per group: warm-up passes over the group, then `runs` passes; medians. (A group
+ * whose histories use several models and value types takes a few passes before the
+ * compiler has settled: steady state is what "warm" means.)
+ */
 async function warmGroups(
   entries: readonly Entry[],
   runs: number,
@@ -129,7 +209,7 @@ async function warmGroups(
   let unknown = 0;
   for (const g of GROUPS) {
     const mine = entries.filter((e) => e.group === g);
-    await pass(mine, options);
+    for (let i = 0; i < WARM_UP; i++) await pass(mine, options);
     const passes: Pass[] = [];
     for (let i = 0; i < runs; i++) passes.push(await pass(mine, options));
     group[g] = median(passes.map((p) => p.group[g]));
@@ -141,14 +221,11 @@ async function warmGroups(
 }
 
 async function corpusBench(): Promise<void> {
-  const cold = childJson(['--corpus-cold']) as {
-    group: Record<Group, number>;
-    slowest: [string, number];
-    readMs: number;
-    files: number;
-  };
+  const colds = [1, 2, 3].map(() => childJson(['--corpus-cold'], ['--expose-gc']) as ColdFigures);
+  const cold = coldMedian(colds);
   const entries = await loadCorpus();
   const warm = await warmGroups(entries, 7);
+  const reading = warmRead(entries, 5);
   const [slowName, slowMs] = [...warm.file.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['-', 0];
   // Baseline: Porcupine's algorithm in this implementation (plain WGL with Lowe's
   // cache; unknown-outcome ops must take effect by the end), warm, same process.
@@ -159,48 +236,66 @@ async function corpusBench(): Promise<void> {
 
   const total = (g: Record<Group, number>): number => GROUPS.reduce((a, k) => a + g[k], 0);
   const count = (g: Group): number => entries.filter((e) => e.group === g).length;
-  const readMs = entries.reduce((a, e) => a + e.readMs, 0);
   const w = process.stdout.write.bind(process.stdout);
+  const load = (): string =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
   w(
     `corpus: ${entries.length} histories checked in one process, every verdict as expected.tsv says\n`,
   );
-  w(`(cold: first pass in a fresh process; warm: median of 7 passes after a warm-up pass;\n`);
-  w(` baseline: Porcupine's algorithm here, plain WGL + Lowe's cache, median of 3 warm passes)\n`);
+  w(`(cold: the first pass in a fresh process, median of 3 processes; warm: median of 7 passes\n`);
   w(
-    `(load average ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(
-        ' ',
-      )} on ${availableParallelism()} CPUs: wall times grow with the machine's load, CPU times less)\n`,
+    ` after ${WARM_UP} warm-up passes; baseline: Porcupine's algorithm here, plain WGL + Lowe's cache,\n`,
   );
+  w(` median of 3 warm passes; CPU: all threads, the compiler's included)\n`);
   w(
-    `group          files   cold ms   warm ms  warm CPU  baseline  warm/base  Porcupine  warm/Porcupine  cold/Porcupine\n`,
+    `(load average ${load()} on ${availableParallelism()} CPUs: wall times grow with the machine's load, CPU times less)\n`,
+  );
+  w(`checking, ms:\n`);
+  w(
+    `group          files   cold  cold CPU    warm  warm CPU  baseline  warm/base  Porcupine  cold/Porcupine  warm/Porcupine\n`,
   );
   const row = (
     label: string,
     n: number,
     c: number,
+    cc: number,
     wm: number,
     wc: number,
     base: number,
     anchor: number,
   ): void => {
     w(
-      `${label.padEnd(14)}${String(n).padStart(6)}${f1(c)}  ${f1(wm)}  ${f1(wc)}  ${f1(base)}  ${ratio(wm, base).padStart(8)}  ${f1(anchor)}  ${ratio(wm, anchor).padStart(14)}  ${ratio(c, anchor).padStart(14)}\n`,
+      `${label.padEnd(14)}${String(n).padStart(6)}${f1(c)}  ${f1(cc)}${f1(wm)}  ${f1(wc)}  ${f1(base)}  ${ratio(wm, base).padStart(9)}  ${f1(anchor)}  ${ratio(c, anchor).padStart(14)}  ${ratio(wm, anchor).padStart(14)}\n`,
     );
   };
   for (const g of GROUPS) {
-    row(g, count(g), cold.group[g], warm.group[g], warm.cpu[g], plain.group[g], ANCHOR[g]);
+    row(
+      g,
+      count(g),
+      cold.group[g],
+      cold.cpu[g],
+      warm.group[g],
+      warm.cpu[g],
+      plain.group[g],
+      ANCHOR[g],
+    );
   }
   row(
     'total',
     entries.length,
     total(cold.group),
+    total(cold.cpu),
     total(warm.group),
     total(warm.cpu),
     total(plain.group),
     ANCHOR.total,
   );
+  w(`reading (parsing) the same files, ms, not included above:\n`);
+  w(`group           cold    warm\n`);
+  for (const g of GROUPS) w(`${g.padEnd(14)}${f1(cold.read[g])}${f1(reading[g])}\n`);
+  w(`${'total'.padEnd(14)}${f1(total(cold.read))}${f1(total(reading))}\n`);
   const etcd002 = warm.file.get('etcd_002.log') ?? NaN;
   w(
     `slowest file warm: ${slowName} ${slowMs.toFixed(1)} ms (baseline ${(plain.file.get(slowName) ?? NaN).toFixed(1)} ms); ` +
@@ -210,15 +305,20 @@ async function corpusBench(): Promise<void> {
     `etcd_002.log (Porcupine's slowest, ${ANCHOR.slowest} ms): warm ${etcd002.toFixed(2)} ms, baseline ${(plain.file.get('etcd_002.log') ?? NaN).toFixed(1)} ms, warm/Porcupine ${ratio(etcd002, ANCHOR.slowest)}\n`,
   );
   w(
-    `reading (parsing) the corpus, not included above: ${readMs.toFixed(1)} ms in this process, ${cold.readMs.toFixed(1)} ms cold\n`,
-  );
-  w(
     `baseline without Lowe's cache (1 s limit per file): ${total(noCache.group).toFixed(0)} ms, ${noCache.unknown} of ${entries.length} files gave up; warm/no-cache ${ratio(total(warm.group), total(noCache.group))}\n`,
   );
   if (plain.unknown > 0)
     w(
       `(the baseline gave up on ${plain.unknown} files after 10 s: its figures are lower bounds)\n`,
     );
+  const slowFile = entries.find((e) => e.name === cold.slowest[0])?.file;
+  if (slowFile !== undefined) {
+    const { check, node } = cliWall(slowFile, 7);
+    w(
+      `\nraftbed check ${cold.slowest[0]} (a fresh process, wall ms, 7 runs): median ${median(check).toFixed(0)}, best ${Math.min(...check).toFixed(0)}; ` +
+        `node -e 0: median ${median(node).toFixed(0)}, best ${Math.min(...node).toFixed(0)} (load average ${load()})\n`,
+    );
+  }
 }
 
 interface KvFigures {
@@ -355,8 +455,8 @@ function kvBench(): void {
   });
 }
 
-function childJson(args: string[]): unknown {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...args], {
+function childJson(args: string[], nodeFlags: string[] = []): unknown {
+  const r = spawnSync(process.execPath, [...nodeFlags, fileURLToPath(import.meta.url), ...args], {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });

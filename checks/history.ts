@@ -26,23 +26,23 @@ export interface Operation {
   readonly process: number | string;
   readonly f: string;
   /** The key it touches; absent for a single-object history. */
-  readonly key?: string;
+  readonly key?: string | undefined;
   /** The invocation's value (a write's value, a cas's [expected, new], null for a read). */
   readonly value: Value;
   /** The completion's value (the value read, ...); absent when the op never completed. */
-  readonly result?: Value;
+  readonly result?: Value | undefined;
   readonly outcome: Outcome;
   /** The completion's reason, for `fail` and `info` (e.g. `cas-mismatch`, `timeout`). */
-  readonly error?: string;
+  readonly error?: string | undefined;
   /** Event positions of the invocation and the completion (-1: none). */
   readonly call: number;
   readonly ret: number;
   /** Source lines of the invocation and the completion (1-based; -1: none). */
   readonly line: number;
   readonly retLine: number;
-  readonly time?: number;
-  readonly retTime?: number;
-  readonly node?: string;
+  readonly time?: number | undefined;
+  readonly retTime?: number | undefined;
+  readonly node?: string | undefined;
 }
 
 /** A fault event (process `nemesis`): kept for reports, ignored by the checker. */

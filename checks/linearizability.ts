@@ -9,17 +9,16 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { describeOperation } from './history.js';
 import type { History, Operation, Outcome, Value } from './history.js';
 import { ILLEGAL } from './models/model.js';
 import { hashString } from './models/model.js';
 import type { Model, ModelOp } from './models/model.js';
-import { getModel } from './models/registry.js';
+import { getModel, knownModel } from './models/registry.js';
 import { prepare } from './semantics.js';
 import type { Partition } from './semantics.js';
 import { MemoryBudget } from './search/config-cache.js';
-import { FairScheduler } from './search/scheduler.js';
+import { FairScheduler, now } from './search/scheduler.js';
 import type { SearchOptions, SearchResult } from './search/wgl.js';
 import type { WorkerAnswer, WorkerTask } from './search/worker.js';
 
@@ -110,11 +109,12 @@ export async function checkLinearizability(
   history: History,
   options: CheckOptions = {},
 ): Promise<CheckResult> {
-  const started = performance.now();
+  const started = now();
+  const name = typeof options.model === 'object' ? '' : (options.model ?? history.suggestedModel);
   const model =
     typeof options.model === 'object'
       ? options.model
-      : await getModel(options.model ?? history.suggestedModel);
+      : (knownModel(name) ?? (await getModel(name)));
   let prepared = prepare(history, model, options.initial);
   let searchModel: Model = model;
   if (options.partition === false && model.partition !== undefined) {
@@ -155,14 +155,16 @@ export async function checkLinearizability(
     const r = results[i];
     const p = partitions[i] as Partition;
     if (r === undefined) continue;
-    linearizations.push({ key: p.key, order: r.order.map((j) => p.ops[j] as number) });
+    const order = new Array<number>(r.order.length);
+    for (let j = 0; j < order.length; j++) order[j] = p.ops[r.order[j] as number] as number;
+    linearizations.push({ key: p.key, order });
     if (r.outcome === 'invalid' && invalidAt === -1) invalidAt = i;
     if (r.outcome === 'timeout') unknown ??= `timed out after ${fmtMs(options.timeoutMs ?? 0)}`;
     if (r.outcome === 'memory') {
       unknown ??= `search memory over ${fmtBytes(memoryBytes)}${p.key === null ? '' : ` on key ${JSON.stringify(p.key)}`}`;
     }
   }
-  const ms = Math.round((performance.now() - started) * 100) / 100;
+  const ms = Math.round((now() - started) * 100) / 100;
   if (invalidAt >= 0) {
     const p = partitions[invalidAt] as Partition;
     const r = results[invalidAt] as SearchResult;
@@ -251,6 +253,8 @@ async function searchKeys(
   scheduler.giveAway(given.flatMap((share) => share.ids));
   const perThread = Math.floor(plan.maxBytes / plan.threads);
   memory.max = perThread;
+  // Loaded only now: most checks never start a thread.
+  const { Worker } = await import('node:worker_threads');
   const workers = given.map(() => new Worker(workerFile()));
   const finished = workers.map(
     (worker, w) =>
@@ -297,7 +301,7 @@ function threadCount(
   model: Model,
 ): number {
   // Workers find models by name, so a model object not in the registry stays here.
-  if (searchModel !== model || partitions.length < 2 || !existsSync(workerFile())) return 1;
+  if (searchModel !== model || partitions.length < 2 || !workerBuilt()) return 1;
   if (typeof requested === 'number') return Math.max(1, Math.min(requested, partitions.length));
   return Math.max(1, Math.min(availableParallelism(), partitions.length, 8));
 }
@@ -305,6 +309,12 @@ function threadCount(
 /** The compiled worker; under a TypeScript runner there is none, and we stay in-process. */
 function workerFile(): string {
   return fileURLToPath(new URL('./search/worker.js', import.meta.url));
+}
+
+let built: boolean | undefined;
+function workerBuilt(): boolean {
+  built ??= existsSync(workerFile());
+  return built;
 }
 
 function summarize(history: History, index: number): OpSummary {

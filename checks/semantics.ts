@@ -33,27 +33,25 @@ export interface Prepared {
   readonly checked: number;
 }
 
-/** How the search sees `op`, or undefined when it is dropped. */
+/**
+ * How the search sees `op`, or undefined when it is dropped. `readOnly` is the
+ * model's `isReadOnly(op)` (asked once per op by the caller).
+ */
 export function searchKind(
   op: Operation,
-  model: Model,
-  history: History,
+  readOnly: boolean,
+  conventions: History['conventions'],
 ): ModelOp['kind'] | undefined {
   switch (op.outcome) {
     case 'ok':
-      if (
-        history.conventions.nilReadObservesNothing &&
-        op.result === null &&
-        model.isReadOnly(op)
-      ) {
-        return undefined;
-      }
-      return 'ok';
+      return conventions.nilReadObservesNothing && op.result === null && readOnly
+        ? undefined
+        : 'ok';
     case 'fail':
       return op.f === 'cas' && op.error === 'cas-mismatch' ? 'mismatch' : undefined;
     case 'info':
     case 'open':
-      return model.isReadOnly(op) ? undefined : 'maybe';
+      return readOnly ? undefined : 'maybe';
   }
 }
 
@@ -72,29 +70,37 @@ export function initialValue(history: History, model: Model, override?: Value): 
  * the search sees by key.
  */
 export function prepare(history: History, model: Model, initialOverride?: Value): Prepared {
-  const groups = new Map<
-    string | null,
-    { ops: number[]; modelOps: ModelOp[]; call: number[]; ret: number[]; observer: boolean[] }
-  >();
+  const groups = new Map<string | null, Group>();
+  const keyed = model.partition !== undefined;
+  const conventions = history.conventions;
+  // Most histories have one key, or runs of ops on one: skip the map then.
+  let lastKey: string | null | undefined;
+  let last: Group | undefined;
   let checked = 0;
-  for (const op of history.ops) {
+  const ops = history.ops;
+  // (Indexed loops: cheaper than iterators before the compiler has optimised them.)
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as Operation;
     const problem = model.validate(op);
     if (problem !== undefined) throw new HistoryError(history.source, op.line, problem);
-    if (model.partition === undefined && op.key !== undefined) {
+    if (!keyed && op.key !== undefined) {
       throw new HistoryError(
         history.source,
         op.line,
         `operation has key ${JSON.stringify(op.key)} but model ${model.name} checks a single object (use --model kv for keyed histories)`,
       );
     }
-    const kind = searchKind(op, model, history);
+    const readOnly = model.isReadOnly(op);
+    const kind = searchKind(op, readOnly, conventions);
     if (kind === undefined) continue;
-    const key = model.partition === undefined ? null : model.partition(op);
-    let group = groups.get(key);
+    const key = keyed ? (model.partition?.(op) ?? null) : null;
+    let group = key === lastKey ? last : groups.get(key);
     if (group === undefined) {
       group = { ops: [], modelOps: [], call: [], ret: [], observer: [] };
       groups.set(key, group);
     }
+    lastKey = key;
+    last = group;
     group.ops.push(op.index);
     group.modelOps.push({
       f: op.f,
@@ -104,7 +110,7 @@ export function prepare(history: History, model: Model, initialOverride?: Value)
     });
     group.call.push(op.call);
     group.ret.push(kind === 'maybe' ? -1 : op.ret);
-    group.observer.push(kind === 'mismatch' || model.isReadOnly(op));
+    group.observer.push(kind === 'mismatch' || readOnly);
     checked++;
   }
   const keys = [...groups.keys()].sort(compareKeys);
@@ -116,11 +122,24 @@ export function prepare(history: History, model: Model, initialOverride?: Value)
   return { partitions, initial: initialValue(history, model, initialOverride), checked };
 }
 
-const collator = new Intl.Collator('en', { numeric: true });
+interface Group {
+  ops: number[];
+  modelOps: ModelOp[];
+  call: number[];
+  ret: number[];
+  observer: boolean[];
+}
 
+/** Made on first use: creating it costs milliseconds, and most keys are numbers. */
+let collator: Intl.Collator | undefined;
+const DECIMAL = /^(0|[1-9][0-9]{0,14})$/;
+
+/** Keys in natural order ("k2" before "k10"); the collator's order, numbers quickly. */
 function compareKeys(a: string | null, b: string | null): number {
   if (a === b) return 0;
   if (a === null) return -1;
   if (b === null) return 1;
+  if (DECIMAL.test(a) && DECIMAL.test(b)) return Number(a) - Number(b);
+  collator ??= new Intl.Collator('en', { numeric: true });
   return collator.compare(a, b);
 }

@@ -50,6 +50,21 @@ export interface Model<S = unknown> {
   /** A 32-bit hash of a state; equal states must hash equal. */
   hash(state: S): number;
   equals(a: S, b: S): boolean;
+  /**
+   * Optional pruning, for models whose states only grow (appends) except through
+   * resetting ops (a put) whose resulting state does not depend on the state they
+   * are applied in: true for those.
+   */
+  resets?(op: ModelOp): boolean;
+  /**
+   * With `resets`: false only when observer `op` (a completed read) is illegal in
+   * `state` and in every state reachable from it by ops that do not reset. The
+   * search then abandons a configuration where no reset that could still come
+   * before the read leads to a state that can satisfy it, instead of exploring
+   * every order of the ops before the read's completion. Answer true when unsure:
+   * that is always sound.
+   */
+  canStillObserve?(state: S, op: ModelOp): boolean;
   /** Roughly how many bytes a state holds, for the memory budget (default 64). */
   sizeOf?(state: S): number;
   showState(state: S): string;

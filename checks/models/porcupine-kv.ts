@@ -1,6 +1,6 @@
 import type { Operation } from '../history.js';
 import { ILLEGAL, hashString, unknownF } from './model.js';
-import type { Model } from './model.js';
+import type { Model, ModelOp } from './model.js';
 
 const fs = ['get', 'put', 'append'];
 
@@ -15,6 +15,28 @@ interface Text {
 
 function text(s: string): Text {
   return { s, h: hashString(s) };
+}
+
+/**
+ * Per get: the hash of each prefix of its result, so that "is this state a prefix of
+ * what the get saw" costs one lookup (states are hashed the same way, incrementally)
+ * and never flattens a state's string.
+ */
+const prefixHashes = new WeakMap<ModelOp, Int32Array>();
+
+function prefixHash(op: ModelOp, seen: string, length: number): number {
+  let table = prefixHashes.get(op);
+  if (table === undefined) {
+    table = new Int32Array(seen.length + 1);
+    let h = hashString('');
+    table[0] = h;
+    for (let i = 0; i < seen.length; i++) {
+      h = Math.imul(h ^ seen.charCodeAt(i), 0x01000193);
+      table[i + 1] = h;
+    }
+    prefixHashes.set(op, table);
+  }
+  return table[length] as number;
 }
 
 /** Porcupine's key-value test model: string values per key, starting at "". */
@@ -51,6 +73,15 @@ export const model: Model<Text> = {
         return { s: state.s + suffix, h: hashString(suffix, state.h) };
       }
     }
+  },
+  // Without a put, a value only grows: a get can still see its result only if the
+  // value now is a prefix of it. Unequal hashes prove it is not; equal ones are taken
+  // as "maybe" (sound either way).
+  resets: (op) => op.f === 'put',
+  canStillObserve(state, op) {
+    const seen = op.result;
+    if (typeof seen !== 'string') return false;
+    return seen.length >= state.s.length && prefixHash(op, seen, state.s.length) === state.h;
   },
   hash: (state) => state.h,
   sizeOf: (state) => 48 + 2 * state.s.length,

@@ -31,13 +31,49 @@ async function scan(): Promise<ReadonlyMap<string, Model>> {
   return models;
 }
 
+const byName = new Map<string, Promise<Model | undefined>>();
+
+/**
+ * The model in the file named after it, if that is where it is: a check needs one
+ * model, and importing every model file costs a one-file check milliseconds.
+ */
+function fromItsFile(name: string): Promise<Model | undefined> {
+  let found = byName.get(name);
+  if (found === undefined) {
+    found =
+      /^[a-z0-9][a-z0-9-]*$/.test(name) && !NOT_MODELS.has(name)
+        ? import(new URL(`./${name}.js`, import.meta.url).href).then(
+            (mod: { model?: Model }) => (mod.model?.name === name ? mod.model : undefined),
+            () => undefined,
+          )
+        : Promise.resolve(undefined);
+    byName.set(name, found);
+  }
+  return found;
+}
+
+const found = new Map<string, Model>();
+
+/** The model called `name` if getModel has found it before (no await: checks of many small histories). */
+export function knownModel(name: string): Model | undefined {
+  return found.get(name);
+}
+
 /** The model called `name`; the error lists the known ones. */
 export async function getModel(name: string): Promise<Model> {
+  const known = found.get(name);
+  if (known !== undefined) return known;
+  const quick = await fromItsFile(name);
+  if (quick !== undefined) {
+    found.set(name, quick);
+    return quick;
+  }
   const models = await loadModels();
   const model = models.get(name);
   if (model === undefined) {
     throw new UnknownModelError(name, [...models.keys()]);
   }
+  found.set(name, model);
   return model;
 }
 
@@ -50,3 +86,8 @@ export class UnknownModelError extends Error {
     super(`unknown model '${model}' (known: ${known.join(', ')})`);
   }
 }
+
+// Start loading every model as soon as the checker is imported: a model module first
+// imported by a check makes that check wait for file reads on the thread pool
+// (milliseconds, tens of them on a busy machine). Errors surface at loadModels().
+loadModels().catch(() => undefined);

@@ -120,31 +120,13 @@ export class Pairing {
     this.open.delete(ev.process);
   }
 
-  /** Operations in invocation order; invocations still open stay `open`. */
+  /**
+   * Operations in invocation order; invocations still open stay `open`. Every one
+   * has the same fields (absent ones undefined), so code that walks them sees one
+   * object shape.
+   */
   finish(): { ops: Operation[]; nemesis: NemesisEvent[]; events: number } {
-    const ops = this.drafts.map((d): Operation => {
-      const op: {
-        -readonly [K in keyof Operation]: Operation[K];
-      } = {
-        index: d.index,
-        process: d.process,
-        f: d.f,
-        value: d.value,
-        outcome: d.outcome,
-        call: d.call,
-        ret: d.ret,
-        line: d.line,
-        retLine: d.retLine,
-      };
-      if (d.key !== undefined) op.key = d.key;
-      if (d.result !== undefined) op.result = d.result;
-      if (d.error !== undefined) op.error = d.error;
-      if (d.time !== undefined) op.time = d.time;
-      if (d.retTime !== undefined) op.retTime = d.retTime;
-      if (d.node !== undefined) op.node = d.node;
-      return op;
-    });
-    return { ops, nemesis: this.faults, events: this.position };
+    return { ops: this.drafts, nemesis: this.faults, events: this.position };
   }
 
   private fail(line: number, problem: string): never {

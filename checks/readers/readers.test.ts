@@ -1,3 +1,5 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HistoryError } from '../history.js';
 import { detectFormat, parseHistory, parseInitial } from './index.js';
@@ -175,6 +177,85 @@ describe('Jepsen EDN reader', () => {
     );
     expect(() => parseJepsenEdn('[{:process 0 :type :ok :f :read :value 1}]', 'b.edn')).toThrow(
       /^b\.edn:1: ok read of process 0 completes nothing/,
+    );
+  });
+});
+
+describe('flat op lines (Porcupine kv), read without the general EDN reader', () => {
+  // A leading space keeps the quick reader away: the reference is the EDN reader.
+  const both = (text: string) => [
+    parseJepsenEdn(text, 'kv.txt'),
+    parseJepsenEdn(` ${text}`, 'kv.txt'),
+  ];
+
+  it("reads Porcupine's kv logs exactly as the EDN reader does", () => {
+    const dir = new URL('../corpus/porcupine/test_data/kv/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.txt'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const [quick, reference] = both(readFileSync(new URL(file, dir), 'utf8'));
+      expect(quick).toEqual(reference);
+    }
+  });
+
+  it('gives the same history or the same error on lines of any shape', () => {
+    // Mostly the canonical shape (so that whole histories take the quick path),
+    // now and then something else in any field.
+    const or = <T>(usual: T, ...others: T[]) =>
+      fc.oneof({ arbitrary: fc.constant(usual), weight: 12 }, fc.constantFrom(...others));
+    const op = fc.record({
+      process: fc.constantFrom('0', '1', '12', '007'),
+      f: fc.constantFrom(':get', ':put', ':append'),
+      key: fc.constantFrom('"0"', '""', '"k 1"'),
+      value: fc.constantFrom('nil', '"x 1 y"', '""', '-12', '7'),
+      done: fc.constantFrom(':ok', ':fail', ':info'),
+      oddity: or(
+        '',
+        ':process :nemesis',
+        ':type :bogus',
+        ':f :Get',
+        ':key 3',
+        ':value "a\\"b"',
+        ':value [1 2]',
+        ':value "two\nlines"',
+        'sep',
+        'crlf',
+        'comment',
+      ),
+      gap: or('\n', '\n\n', '\n\n\n'),
+    });
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 8 }), fc.boolean(), (ops, last) => {
+        const lines: string[] = [];
+        for (const o of ops) {
+          for (const type of [':invoke', o.done]) {
+            const fields = [
+              `:process ${o.process}`,
+              `:type ${type}`,
+              `:f ${o.f}`,
+              `:key ${o.key}`,
+              `:value ${o.value}`,
+            ];
+            const odd = o.oddity.startsWith(':') ? o.oddity : '';
+            const i = fields.findIndex((f) => odd !== '' && f.startsWith(odd.split(' ')[0] ?? ''));
+            if (i >= 0 && type !== ':invoke') fields[i] = odd;
+            const sep = o.oddity === 'sep' ? ' ' : ', ';
+            const end = o.oddity === 'crlf' ? '\r\n' : o.oddity === 'comment' ? ' ;c\n' : o.gap;
+            lines.push(`{${fields.join(sep)}}${end}`);
+          }
+        }
+        let text = lines.join('');
+        if (!last) text = text.replace(/\s+$/, '');
+        const outcome = (t: string): unknown => {
+          try {
+            return parseJepsenEdn(t, 'kv.txt');
+          } catch (err) {
+            return (err as Error).message;
+          }
+        };
+        expect(outcome(text)).toEqual(outcome(` ${text}`));
+      }),
+      { numRuns: 500 },
     );
   });
 });

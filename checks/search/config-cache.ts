@@ -52,7 +52,7 @@ export class ConfigCache {
 
   constructor(
     private readonly budget: MemoryBudget,
-    capacity = 1 << 8,
+    capacity = 1 << 5,
   ) {
     const cap = 1 << Math.ceil(Math.log2(Math.max(16, capacity)));
     this.mask = cap - 1;

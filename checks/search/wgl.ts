@@ -16,6 +16,8 @@
  * is (bitset window, state id) and one step is a memoised model call.
  */
 import { ConfigCache } from './config-cache.js';
+import { GrowthPruning } from './growth.js';
+import type { Stepper } from './growth.js';
 import type { MemoryBudget } from './config-cache.js';
 import { ILLEGAL } from '../models/model.js';
 import type { Model, ModelOp } from '../models/model.js';
@@ -65,14 +67,61 @@ export interface SearchResult {
 }
 
 const HEAD = 0;
-/** Up to this many states, transitions are memoised in a table indexed by (op, state). */
+/** Up to this many states, transitions are memoised in a table indexed by (state, op). */
 const DENSE_STATES = 64;
+/** States the dense table first has rows for (it doubles up to DENSE_STATES). */
+const DENSE_FIRST_ROWS = 4;
 const DENSE_MAX_OPS = 1 << 16;
 /** What an interned model state is charged to the memory budget, unless the model says. */
 const STATE_BYTES = 64;
 const RECENT_BITS = 12;
 const RECENT_MASK = (1 << RECENT_BITS) - 1;
 const EMPTY = new Int32Array(0);
+/**
+ * Words computed once per process and shared by every search: a search of a small
+ * history takes microseconds, and a loop per op to make its own would be a good
+ * part of them (before the compiler has optimised anything, most of it).
+ */
+class SharedWords {
+  private words = new Int32Array(0);
+  constructor(private readonly fill: (words: Int32Array, from: number) => void) {}
+  /** At least `count` words; the first ones never change. */
+  atLeast(count: number): Int32Array {
+    if (this.words.length < count) {
+      const grown = new Int32Array(Math.max(1024, 2 ** Math.ceil(Math.log2(count))));
+      grown.set(this.words);
+      this.fill(grown, this.words.length);
+      this.words = grown;
+    }
+    return this.words;
+  }
+}
+
+/** Random words for Zobrist hashes (xorshift32 from `seed`). */
+function randomWords(seed: number): SharedWords {
+  let s = seed;
+  return new SharedWords((words, from) => {
+    for (let i = from; i < words.length; i++) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      words[i] = s;
+    }
+  });
+}
+
+// Per op (in a partition) and per interned state: two words each.
+const OP_WORDS1 = randomWords(0x2545f491);
+const OP_WORDS2 = randomWords(0x6c8e9cf5);
+const STATE_WORDS1 = randomWords(0x3c6ef372);
+const STATE_WORDS2 = randomWords(0x1b873593);
+/** 0, 1, 2, ... */
+const IOTA = new SharedWords((words, from) => {
+  for (let i = from; i < words.length; i++) words[i] = i;
+});
+
+/** Iterations per call of the search loop (see run). */
+const SPIN = 1024;
 
 /** Searches one partition to the end (or the deadline). */
 export function searchPartition(
@@ -90,6 +139,11 @@ export function searchPartition(
 const OBSERVERS = 0;
 const COMPLETED = 1;
 const MAYBE = 2;
+/**
+ * Completed ops in the order of their returns (earliest deadline first), from the
+ * node's candidate list: the walk mode for completed ops when reducing.
+ */
+const SORTED = 3;
 
 /**
  * A WGL search that can stop after a number of iterations and resume, so that many
@@ -102,7 +156,7 @@ const MAYBE = 2;
  * first reached with as few maybe ops used as possible and its supersets are pruned
  * by the cache (see config-cache.ts).
  */
-export class PartitionSearch {
+export class PartitionSearch implements Stepper {
   readonly size: number;
   private readonly ops: readonly ModelOp[];
   private readonly tail: number;
@@ -120,6 +174,8 @@ export class PartitionSearch {
   /** For a maybe op: the previous identical one (-1: none). */
   private readonly twin: Int32Array;
   private readonly hasObservers: boolean;
+  /** Pruning for models whose states grow (see growth.ts); null when the model has none. */
+  private readonly growth: GrowthPruning | null;
   private readonly hasMaybe: boolean;
   private readonly completed: number;
   private readonly z1: Int32Array;
@@ -131,28 +187,41 @@ export class PartitionSearch {
   /** mNode[k]: the cache's list node for mStack[0..k]; valid for k < mValid. */
   private readonly mNode: Int32Array;
   private mValid = 0;
-  private readonly cache: ConfigCache | undefined;
+  /** Made at the first failed configuration: many searches never backtrack. */
+  private cache: ConfigCache | undefined;
   private readonly stackOp: Int32Array;
   private readonly stackState: Int32Array;
   /** The pass the frame's op was placed in (OBSERVERS: committed, no alternatives). */
   private readonly stackPass: Uint8Array;
+  /**
+   * Per node (depth), for SORTED: where its candidates start in `cand` (the top of
+   * `cand` when the node was made), where they end, the one being tried, and the op
+   * whose return is the node's first (the one reported if the node fails).
+   */
+  private readonly cBase: Int32Array;
+  private readonly cEnd: Int32Array;
+  private readonly cAt: Int32Array;
+  private readonly firstRet: Int32Array;
+  /** Candidate lists of the nodes on the current path, one after another. */
+  private cand = new Int32Array(64);
+  private cPos = 0;
   private readonly best: Int32Array;
 
   // Model states interned to ids (by the model's hash and equality), each with two
   // random words for the configuration hash.
   private readonly states: unknown[] = [];
   /** Open addressing: [hash, id + 1] pairs (id + 1 = 0: empty). */
-  private stateSlots = new Int32Array(2 * 256);
-  private stateMask = 255;
-  private sz1 = new Int32Array(64);
-  private sz2 = new Int32Array(64);
-  private seed = 0x2545f491;
+  private stateSlots = new Int32Array(2 * 16);
+  private stateMask = 15;
+  private sz1 = STATE_WORDS1.atLeast(16);
+  private sz2 = STATE_WORDS2.atLeast(16);
 
-  // Transition memo: dense[op * DENSE_STATES + state] = next state + 2 (1: illegal,
-  // 0: not known yet) while states are few; then, per op, the last state it was
-  // tried in, and a small direct-mapped table (a big one would cost a cache miss
-  // per lookup, more than recomputing).
+  // Transition memo: dense[state * size + op] = next state + 2 (1: illegal, 0: not
+  // known yet) while states are few (with a row per state so far); then, per op, the
+  // last state it was tried in, and a small direct-mapped table (a big one would cost
+  // a cache miss per lookup, more than recomputing).
   private dense: Int32Array | undefined;
+  private denseRows = 0;
   private readonly lastFrom: Int32Array;
   private readonly lastTo: Int32Array;
   /** Allocated when the dense table retires (most small histories never need it). */
@@ -190,107 +259,116 @@ export class PartitionSearch {
     this.size = n;
 
     // Entries in event order: a call per op, a return per op that has one.
-    let e = 0;
-    for (let i = 0; i < n; i++) e += (input.ret[i] as number) >= 0 ? 2 : 1;
-    const owners = new Int32Array(e);
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      owners[k++] = i;
-      if ((input.ret[i] as number) >= 0) owners[k++] = ~i;
-    }
-    const sorted = sortByPosition(input, owners);
+    const ret = input.ret;
+    const observer = input.observer;
+    let completed = 0;
+    for (let i = 0; i < n; i++) if ((ret[i] as number) >= 0) completed++;
+    const e = n + completed;
+    const maybe = n - completed;
+    const cWords = (completed + 31) >>> 5;
+    const mWords = (maybe + 31) >>> 5;
+    // One allocation for the per-entry and per-op arrays: a small history is checked
+    // in microseconds, and a typed array's own buffer costs about as much.
+    const denseFirst = n <= DENSE_MAX_OPS ? n * DENSE_FIRST_ROWS : 0;
+    const ints = new Int32Array(
+      3 * (e + 2) + 17 * n + 4 + cWords + mWords + 2 * maybe + denseFirst,
+    );
+    let at = 0;
+    const take = (length: number): Int32Array => {
+      const view = ints.subarray(at, at + length);
+      at += length;
+      return view;
+    };
+    const bytes = new Uint8Array(e + 2 + 2 * n);
+    this.isCall = bytes.subarray(0, e + 2);
+    this.pass = bytes.subarray(e + 2, e + 2 + n);
+    this.stackPass = bytes.subarray(e + 2 + n);
+
+    const order = entriesInOrder(input, e);
     this.tail = e + 1;
-    this.next = new Int32Array(e + 2);
-    this.prev = new Int32Array(e + 2);
-    this.entryOp = new Int32Array(e + 2);
-    this.isCall = new Uint8Array(e + 2);
-    this.callEntry = new Int32Array(n);
-    this.retEntry = new Int32Array(n);
+    const next = (this.next = take(e + 2));
+    const prev = (this.prev = take(e + 2));
+    const entryOp = (this.entryOp = take(e + 2));
+    const isCall = this.isCall;
+    const callEntry = (this.callEntry = take(n));
+    const retEntry = (this.retEntry = take(n));
     for (let j = 0; j < e; j++) {
       const id = j + 1;
-      const owner = owners[sorted[j] as number] as number;
+      const owner = order[j] as number;
       if (owner >= 0) {
-        this.entryOp[id] = owner;
-        this.isCall[id] = 1;
-        this.callEntry[owner] = id;
+        entryOp[id] = owner;
+        isCall[id] = 1;
+        callEntry[owner] = id;
       } else {
-        this.entryOp[id] = ~owner;
-        this.retEntry[~owner] = id;
+        entryOp[id] = ~owner;
+        retEntry[~owner] = id;
       }
     }
-    for (let j = 0; j <= e; j++) {
-      this.next[j] = j + 1;
-      this.prev[j + 1] = j;
-    }
+    // next[j] = j + 1 and prev[j + 1] = j, copied rather than looped.
+    const iota = IOTA.atLeast(e + 2);
+    next.set(iota.subarray(1, e + 2));
+    prev.set(iota.subarray(0, e + 1), 1);
 
     // Classify ops. Maybe ops that do the same thing are interchangeable: the search
     // only ever applies the earliest unapplied one of them (symmetry reduction).
-    this.pass = new Uint8Array(n);
-    this.cIndex = new Int32Array(n).fill(-1);
-    this.mIndex = new Int32Array(n).fill(-1);
-    this.twin = new Int32Array(n).fill(-1);
-    const lastTwin = new Map<string, number>();
-    let completed = 0;
-    let maybe = 0;
+    const pass = this.pass;
+    const cIndex = (this.cIndex = take(n).fill(-1));
+    const mIndex = (this.mIndex = take(n).fill(-1));
+    const twin = (this.twin = take(n).fill(-1));
+    const lastTwin = maybe > 0 ? new Map<string, number>() : undefined;
+    let c = 0;
+    let m = 0;
     let observers = 0;
     const reduce = options.reductions !== false;
     for (let i = 0; i < n; i++) {
-      const op = ops[i] as ModelOp;
-      if ((input.ret[i] as number) < 0) {
-        this.pass[i] = reduce ? MAYBE : COMPLETED;
-        this.mIndex[i] = maybe++;
-        // Everything the model's step reads must be in the signature: the whole op, so
-        // that ops on different keys of one merged object are never taken for twins.
-        const sig = JSON.stringify(op);
-        this.twin[i] = lastTwin.get(sig) ?? -1;
-        lastTwin.set(sig, i);
+      if ((ret[i] as number) < 0) {
+        const op = ops[i] as ModelOp;
+        pass[i] = reduce ? MAYBE : COMPLETED;
+        mIndex[i] = m++;
+        const sig = signature(op);
+        twin[i] = lastTwin?.get(sig) ?? -1;
+        lastTwin?.set(sig, i);
       } else {
-        this.cIndex[i] = completed++;
-        if (reduce && input.observer?.[i] === true) {
-          this.pass[i] = OBSERVERS;
+        cIndex[i] = c++;
+        if (reduce && observer?.[i] === true) {
+          pass[i] = OBSERVERS;
           observers++;
         } else {
-          this.pass[i] = COMPLETED;
+          pass[i] = COMPLETED;
         }
       }
     }
     this.completed = completed;
     this.hasObservers = observers > 0;
     this.hasMaybe = reduce && maybe > 0;
-    this.cBits = new Int32Array((completed + 31) >>> 5);
-    this.mBits = new Int32Array((maybe + 31) >>> 5);
-    this.mStack = new Int32Array(maybe);
-    this.mNode = new Int32Array(maybe);
+    this.cBits = take(cWords);
+    this.mBits = take(mWords);
+    this.mStack = take(maybe);
+    this.mNode = take(maybe);
 
-    this.z1 = new Int32Array(n);
-    this.z2 = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      this.z1[i] = this.rand();
-      this.z2[i] = this.rand();
-    }
+    this.z1 = OP_WORDS1.atLeast(n);
+    this.z2 = OP_WORDS2.atLeast(n);
     // (Not for huge partitions: the table would cost 256 bytes per op.)
-    this.dense = n <= DENSE_MAX_OPS ? new Int32Array(n * DENSE_STATES) : undefined;
-    if (this.dense === undefined) this.recent = new Int32Array(3 << RECENT_BITS);
-    this.lastFrom = new Int32Array(n).fill(-1);
-    this.lastTo = new Int32Array(n);
-    this.cache = options.cache ? new ConfigCache(options.memory) : undefined;
-    this.stackOp = new Int32Array(n);
-    this.stackState = new Int32Array(n);
-    this.stackPass = new Uint8Array(n);
-    this.best = new Int32Array(n);
+    if (denseFirst > 0) {
+      this.dense = take(denseFirst);
+      this.denseRows = DENSE_FIRST_ROWS;
+    } else {
+      this.recent = new Int32Array(3 << RECENT_BITS);
+    }
+    this.lastFrom = take(n).fill(-1);
+    this.lastTo = take(n);
+    this.cBase = take(n + 1);
+    this.cEnd = take(n + 1);
+    this.cAt = take(n + 1);
+    this.firstRet = take(n + 1);
+    this.stackOp = take(n);
+    this.stackState = take(n);
+    this.best = take(n);
+    this.growth = reduce && observers > 0 ? GrowthPruning.for(input, model, this) : null;
     this.state = this.intern(model.init(initial));
     this.entry = this.next[HEAD] as number;
-    this.mode = this.hasObservers ? OBSERVERS : COMPLETED;
+    this.mode = reduce ? OBSERVERS : COMPLETED;
     if (completed === 0) this.outcome = 'valid';
-  }
-
-  private rand(): number {
-    let s = this.seed;
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    this.seed = s;
-    return s | 0;
   }
 
   private intern(s: unknown): number {
@@ -316,18 +394,21 @@ export class PartitionSearch {
     slots[2 * i + 1] = id + 1;
     if ((id + 1) * 2 > mask) this.growStates();
     if (id >= this.sz1.length) {
-      const a = new Int32Array(this.sz1.length * 2);
-      a.set(this.sz1);
-      this.sz1 = a;
-      const b = new Int32Array(this.sz2.length * 2);
-      b.set(this.sz2);
-      this.sz2 = b;
+      this.sz1 = STATE_WORDS1.atLeast(id + 1);
+      this.sz2 = STATE_WORDS2.atLeast(id + 1);
     }
-    this.sz1[id] = this.rand();
-    this.sz2[id] = this.rand();
-    if (id >= DENSE_STATES && this.dense !== undefined) {
-      this.dense = undefined;
-      this.recent = new Int32Array(3 << RECENT_BITS);
+    if (id >= this.denseRows && this.dense !== undefined) {
+      if (id >= DENSE_STATES) {
+        this.dense = undefined;
+        this.recent = new Int32Array(3 << RECENT_BITS);
+      } else {
+        // Rows are states: a bigger table keeps the known ones where they are.
+        const rows = Math.min(DENSE_STATES, this.denseRows * 2);
+        const grown = new Int32Array(rows * this.size);
+        grown.set(this.dense);
+        this.dense = grown;
+        this.denseRows = rows;
+      }
     }
     return id;
   }
@@ -347,15 +428,29 @@ export class PartitionSearch {
     this.stateMask = mask;
   }
 
+  /** An interned state (Stepper). */
+  stateOf(id: number): unknown {
+    return this.states[id];
+  }
+
   /** The state `op` leads to from state `s`, or -1 when it cannot take effect there. */
-  private step(s: number, op: number): number {
+  step(s: number, op: number): number {
     const dense = this.dense;
     if (dense !== undefined) {
-      const known = dense[op * DENSE_STATES + s] as number;
+      const known = dense[s * this.size + op] as number;
       if (known !== 0) return known - 2;
     } else if (this.lastFrom[op] === s) {
       return this.lastTo[op] as number;
-    } else {
+    }
+    return this.stepUnknown(s, op);
+  }
+
+  /**
+   * step() past its first memo: kept out of it so that the hot path, which the
+   * compiler copies into every caller, stays small.
+   */
+  private stepUnknown(s: number, op: number): number {
+    if (this.dense === undefined) {
       const at = (slotOf(op, s) & RECENT_MASK) * 3;
       const recent = this.recent;
       if (recent[at] === op && recent[at + 1] === s) {
@@ -370,7 +465,7 @@ export class PartitionSearch {
     const r = this.model.step(from, this.ops[op] as ModelOp);
     const to = r === ILLEGAL ? -1 : r === from ? s : this.intern(r);
     // intern may have retired the dense table.
-    if (this.dense !== undefined) this.dense[op * DENSE_STATES + s] = to + 2;
+    if (this.dense !== undefined) this.dense[s * this.size + op] = to + 2;
     else {
       const at = (slotOf(op, s) & RECENT_MASK) * 3;
       this.recent[at] = op;
@@ -384,21 +479,53 @@ export class PartitionSearch {
 
   /** Searches for up to `budget` iterations; 'paused' when it has not finished. */
   run(budget: number): SearchOutcome | 'paused' {
+    // In short calls of spin(): a long one would have the compiler optimise spin()
+    // twice, once to enter the running loop and once for the next call.
+    for (let left = budget; left > 0; left -= SPIN) {
+      const outcome = this.spin(Math.min(left, SPIN));
+      if (outcome !== 'paused') return outcome;
+    }
+    return this.outcome ?? 'paused';
+  }
+
+  /** run()'s loop, for up to `budget` iterations. */
+  private spin(budget: number): SearchOutcome | 'paused' {
     if (this.outcome !== undefined) return this.outcome;
-    const { next, prev, entryOp, isCall, callEntry, retEntry, z1, z2, cache } = this;
+    const { next, prev, entryOp, isCall, callEntry, retEntry, z1, z2 } = this;
+    let cache = this.cache;
+    const useCache = this.options.cache;
     const { pass, cIndex, mIndex, twin, cBits, mBits, mStack, mNode } = this;
-    const { stackOp, stackState, stackPass, best } = this;
+    const { stackOp, stackState, stackPass, best, cBase, cEnd, cAt, firstRet } = this;
+    let cand = this.cand;
+    const growth = this.growth;
     const TAIL = this.tail;
     const completed = this.completed;
     const deadline = this.options.deadline;
-    const firstMode = this.hasObservers ? OBSERVERS : COMPLETED;
+    // The observer pass also collects each node's completed candidates: it always
+    // runs, reducing (plain WGL walks completed ops in call order).
+    const firstMode = this.options.reductions !== false ? OBSERVERS : COMPLETED;
     const lastMode = this.hasMaybe ? MAYBE : COMPLETED;
-    let { state, entry, mode, h1, h2, cLow, hi, mCount, mValid, depth, bestDepth, bestStuck, low } =
-      this;
+    let {
+      state,
+      entry,
+      mode,
+      h1,
+      h2,
+      cLow,
+      hi,
+      mCount,
+      mValid,
+      depth,
+      bestDepth,
+      bestStuck,
+      low,
+      cPos,
+    } = this;
     let outcome: SearchOutcome | undefined;
 
     // Places or unplaces op: the list, the bitsets, the hashes.
     const place = (op: number): void => {
+      if (growth !== null) growth.placed(op);
       const c = callEntry[op] as number;
       next[prev[c] as number] = next[c] as number;
       prev[next[c] as number] = prev[c] as number;
@@ -442,30 +569,89 @@ export class PartitionSearch {
       const c = callEntry[op] as number;
       next[prev[c] as number] = c;
       prev[next[c] as number] = c;
+      if (growth !== null) growth.unplaced(op);
     };
 
     let iterations = 0;
     while (iterations < budget) {
-      if ((++iterations & 0xfff) === 0 && Date.now() > deadline) {
+      if ((++iterations & 0x3ff) === 0 && Date.now() > deadline) {
         outcome = 'timeout';
         break;
       }
-      if (entry === TAIL) {
+      let deadEnd = false;
+      let op = -1;
+      if (mode === SORTED) {
+        if (cPos < (cEnd[depth] as number)) {
+          op = cand[cPos] as number;
+        } else if (lastMode === MAYBE) {
+          mode = MAYBE;
+          entry = next[HEAD] as number;
+          continue;
+        } else if (depth > bestDepth) {
+          // The op whose return is first had to be placed by now: record the prefix.
+          for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
+          low = depth;
+          bestDepth = depth;
+          bestStuck = firstRet[depth] as number;
+        }
+      } else if (entry === TAIL) {
         // No return entry is left: every completed op is placed.
         outcome = 'valid';
         break;
-      }
-      let deadEnd = false;
-      if (isCall[entry] === 1) {
-        const op = entryOp[entry] as number;
+      } else if (isCall[entry] === 1) {
+        op = entryOp[entry] as number;
         if (pass[op] !== mode) {
           entry = next[entry] as number;
           continue;
         }
+      } else if (mode === OBSERVERS) {
+        // Observers done. The completed ops called before this first return, in the
+        // order of their returns: the one that must be placed soonest first.
+        firstRet[depth] = entryOp[entry] as number;
+        const from = cBase[depth] as number;
+        let end = from;
+        for (let e = next[HEAD] as number; e !== entry; e = next[e] as number) {
+          const x = entryOp[e] as number;
+          if (pass[x] !== COMPLETED) continue;
+          if (end === cand.length) {
+            const grown = new Int32Array(cand.length * 2);
+            grown.set(cand);
+            cand = this.cand = grown;
+          }
+          const r = retEntry[x] as number;
+          let k = end++;
+          while (k > from && (retEntry[cand[k - 1] as number] as number) > r) {
+            cand[k] = cand[k - 1] as number;
+            k--;
+          }
+          cand[k] = x;
+        }
+        cEnd[depth] = end;
+        cPos = from;
+        mode = SORTED;
+        continue;
+      } else if (depth > bestDepth) {
+        // An op that had to be placed by now was not: record the prefix.
+        for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
+        low = depth;
+        bestDepth = depth;
+        bestStuck = entryOp[entry] as number;
+      }
+      if (op >= 0) {
         let to = this.step(state, op);
         if (this.overBudget) {
           outcome = 'memory';
           break;
+        }
+        if (to < 0 && mode === OBSERVERS && growth !== null && growth.unreachable(state, op)) {
+          // This read must still be placed, and no state from here can satisfy it.
+          if (depth > bestDepth) {
+            for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
+            low = depth;
+            bestDepth = depth;
+            bestStuck = op;
+          }
+          deadEnd = true;
         }
         if (to >= 0 && depth > 0 && stackPass[depth - 1] === MAYBE) {
           // The maybe op just applied would be wasted if this op ends in the same state
@@ -482,7 +668,7 @@ export class PartitionSearch {
             if (((mBits[mt >>> 5] as number) & (1 << (mt & 31))) === 0) to = -1;
           }
         }
-        if (to >= 0) {
+        if (to >= 0 && !deadEnd) {
           place(op);
           if (
             cache !== undefined &&
@@ -503,28 +689,33 @@ export class PartitionSearch {
             stackOp[depth] = op;
             stackState[depth] = state;
             stackPass[depth] = mode;
+            cAt[depth] = cPos;
+            const top = mode === SORTED ? (cEnd[depth] as number) : (cBase[depth] as number);
             depth++;
+            cBase[depth] = top;
+            // (Reads already checked from the same state are checked again only when
+            // the state changed.)
+            const moved = to !== state;
             state = to;
             entry = next[HEAD] as number;
             mode = firstMode;
-            continue;
+            const doomed = growth === null || !moved ? -1 : growth.doomed(state);
+            if (doomed < 0) continue;
+            // A read still to place can never be: this configuration fails.
+            if (depth > bestDepth) {
+              for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
+              low = depth;
+              bestDepth = depth;
+              bestStuck = doomed;
+            }
+            deadEnd = true;
           }
         }
         if (!deadEnd) {
-          entry = next[entry] as number;
+          if (mode === SORTED) cPos++;
+          else entry = next[entry] as number;
           continue;
         }
-      } else if (mode < lastMode) {
-        // Nothing more of this kind to try here: the next pass.
-        mode = mode === OBSERVERS ? COMPLETED : MAYBE;
-        entry = next[HEAD] as number;
-        continue;
-      } else if (depth > bestDepth) {
-        // An op that had to be placed by now was not: record the prefix.
-        for (let j = low; j < depth; j++) best[j] = stackOp[j] as number;
-        low = depth;
-        bestDepth = depth;
-        bestStuck = entryOp[entry] as number;
       }
       // This configuration fails: remember it, and backtrack past committed observers
       // (their node had no other choice).
@@ -533,7 +724,8 @@ export class PartitionSearch {
           outcome = 'invalid';
           break;
         }
-        if (cache !== undefined) {
+        if (useCache) {
+          cache ??= this.cache = new ConfigCache(this.options.memory);
           // The maybe-set as shared list nodes, made only for prefixes not made yet.
           let ok = true;
           while (mValid < mCount && ok) {
@@ -561,12 +753,17 @@ export class PartitionSearch {
         }
         depth--;
         if (depth < low) low = depth;
-        const op = stackOp[depth] as number;
+        const placed = stackOp[depth] as number;
         state = stackState[depth] as number;
-        unplace(op);
+        unplace(placed);
         const p = stackPass[depth] as number;
+        if (p === SORTED) {
+          cPos = (cAt[depth] as number) + 1;
+          mode = SORTED;
+          break;
+        }
         if (p !== OBSERVERS) {
-          entry = next[callEntry[op] as number] as number;
+          entry = next[callEntry[placed] as number] as number;
           mode = p;
           break;
         }
@@ -587,6 +784,7 @@ export class PartitionSearch {
       bestDepth,
       bestStuck,
       low,
+      cPos,
     });
     this.outcome = outcome;
     if (outcome !== undefined) this.release();
@@ -639,30 +837,112 @@ function slotOf(op: number, state: number): number {
   return h ^ (h >>> 16);
 }
 
-/** Entry numbers (indices into `owners`) in event order. */
-function sortByPosition(input: SearchInput, owners: Int32Array): Int32Array {
-  const e = owners.length;
-  const position = (j: number): number => {
-    const o = owners[j] as number;
-    return o >= 0 ? (input.call[o] as number) : (input.ret[~o] as number);
-  };
-  if (e < 1 << 22) {
-    // position * 2^22 + entry stays below 2^53 for positions below 2^31.
-    const keys = new Float64Array(e);
-    let fits = true;
-    for (let j = 0; j < e; j++) {
-      const p = position(j);
-      if (p >= 2 ** 31) fits = false;
-      keys[j] = p * 4194304 + j;
+/** What makes two maybe ops interchangeable: the same f, kind and value. */
+/**
+ * What makes two maybe ops interchangeable: everything the model's step reads.
+ * The key too, so that ops on different keys of one merged object (the kv model
+ * checked without splitting by key) are never taken for twins.
+ */
+function signature(op: ModelOp): string {
+  const key = (op as { readonly key?: unknown }).key;
+  const v = op.value;
+  const value =
+    typeof v === 'number'
+      ? `n${v}`
+      : typeof v === 'string'
+        ? `s${v}`
+        : v === null
+          ? 'z'
+          : JSON.stringify(v);
+  return `${op.f}\u0000${op.kind}\u0000${value}\u0000${key === undefined ? '' : String(key)}`;
+}
+
+/**
+ * The entries in event order, each as its op's index for a call and `~index` for a
+ * return; `e` entries in all (ops without a return have only a call).
+ */
+export function entriesInOrder(input: SearchInput, e: number): Int32Array {
+  const { call, ret } = input;
+  const n = call.length;
+  const out = new Int32Array(e);
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const c = call[i] as number;
+    const r = ret[i] as number;
+    if (c < min) min = c;
+    if (c > max) max = c;
+    if (r > max) max = r;
+  }
+  const range = max - min + 1;
+  if (e > 0 && range <= 4 * e && Number.isSafeInteger(range)) {
+    // Positions are distinct event numbers, and this history's are dense: placing
+    // each entry at its position sorts them in linear time. Slot: call + 1, ~return.
+    const at = new Int32Array(range);
+    let unique = true;
+    for (let i = 0; i < n && unique; i++) {
+      const c = (call[i] as number) - min;
+      if (at[c] !== 0) unique = false;
+      at[c] = i + 1;
+      const r = ret[i] as number;
+      if (r >= 0) {
+        if (at[r - min] !== 0) unique = false;
+        at[r - min] = ~i;
+      }
     }
-    if (fits) {
-      keys.sort();
-      const out = new Int32Array(e);
-      for (let j = 0; j < e; j++) out[j] = (keys[j] as number) % 4194304;
+    if (unique) {
+      let k = 0;
+      for (let p = 0; p < range; p++) {
+        const v = at[p] as number;
+        if (v > 0) out[k++] = v - 1;
+        else if (v < 0) out[k++] = v;
+      }
       return out;
     }
   }
-  return Int32Array.from(
-    Array.from({ length: e }, (_, j) => j).sort((a, b) => position(a) - position(b)),
-  );
+  return sortedEntries(input, out);
+}
+
+/** entriesInOrder for any positions: a sort of (position, entry code) keys. */
+function sortedEntries(input: SearchInput, out: Int32Array): Int32Array {
+  const { call, ret } = input;
+  const n = call.length;
+  const e = out.length;
+  // position * 2^22 + (2 op | 1 for a return) stays below 2^53 (exact in a double)
+  // for positions below 2^31 and up to 2^21 ops; ties keep op order, call first.
+  if (n < 1 << 21) {
+    const keys = new Float64Array(e);
+    let k = 0;
+    let fits = true;
+    for (let i = 0; i < n; i++) {
+      const c = call[i] as number;
+      const r = ret[i] as number;
+      if (c >= 2 ** 31 || r >= 2 ** 31) fits = false;
+      keys[k++] = c * 4194304 + 2 * i;
+      if (r >= 0) keys[k++] = r * 4194304 + 2 * i + 1;
+    }
+    if (fits) {
+      keys.sort();
+      for (let j = 0; j < e; j++) {
+        const key = keys[j] as number;
+        // (Exact: the division is by a power of two. A % would be a slow fmod.)
+        const code = key - Math.floor(key / 4194304) * 4194304;
+        out[j] = (code & 1) === 0 ? code >>> 1 : ~(code >>> 1);
+      }
+      return out;
+    }
+  }
+  const codes: number[] = [];
+  for (let i = 0; i < n; i++) {
+    codes.push(2 * i);
+    if ((ret[i] as number) >= 0) codes.push(2 * i + 1);
+  }
+  const position = (code: number): number =>
+    (code & 1) === 0 ? (call[code >>> 1] as number) : (ret[code >>> 1] as number);
+  codes.sort((a, b) => position(a) - position(b) || a - b);
+  for (let j = 0; j < e; j++) {
+    const code = codes[j] as number;
+    out[j] = (code & 1) === 0 ? code >>> 1 : ~(code >>> 1);
+  }
+  return out;
 }
