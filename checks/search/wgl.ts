@@ -844,7 +844,7 @@ function slotOf(op: number, state: number): number {
  * checked without splitting by key) are never taken for twins.
  */
 function signature(op: ModelOp): string {
-  const key = (op as { readonly key?: unknown }).key;
+  const key = (op as { readonly key?: string | null }).key;
   const v = op.value;
   const value =
     typeof v === 'number'
@@ -854,7 +854,7 @@ function signature(op: ModelOp): string {
         : v === null
           ? 'z'
           : JSON.stringify(v);
-  return `${op.f}\u0000${op.kind}\u0000${value}\u0000${key === undefined ? '' : String(key)}`;
+  return `${op.f}\u0000${op.kind}\u0000${value}\u0000${key ?? ''}`;
 }
 
 /**
