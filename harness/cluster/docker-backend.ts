@@ -659,18 +659,23 @@ export class DockerCluster implements Cluster {
   async kill(t: Targets): Promise<void> {
     const nodes = this.targets(t);
     await this.act('kill', nodes, `killing ${nodes.join(', ')}`, async (state) => {
-      await Promise.all(
-        nodes.map(async (n) => {
-          const rec = this.record(state, n);
-          await this.engine.killContainer(rec.id);
-          await this.engine.waitStopped(rec.id);
-          await this.dropHelpers(state, n);
-          delete state.applied[n];
-        }),
-      );
-      await this.store.save(state);
+      await this.killNodes(state, nodes);
       return `killed ${nodes.join(', ')} (SIGKILL; data kept)`;
     });
+  }
+
+  /** SIGKILL, wait until stopped, end the node's helpers; its faults stay recorded. */
+  private async killNodes(state: ClusterState, nodes: readonly NodeName[]): Promise<void> {
+    await Promise.all(
+      nodes.map(async (n) => {
+        const rec = this.record(state, n);
+        await this.engine.killContainer(rec.id);
+        await this.engine.waitStopped(rec.id);
+        await this.dropHelpers(state, n);
+        delete state.applied[n];
+      }),
+    );
+    await this.store.save(state);
   }
 
   async start(t: Targets): Promise<void> {
@@ -684,16 +689,7 @@ export class DockerCluster implements Cluster {
   async restart(t: Targets): Promise<void> {
     const nodes = this.targets(t);
     await this.act('restart', nodes, `restarting ${nodes.join(', ')}`, async (state) => {
-      await Promise.all(
-        nodes.map(async (n) => {
-          const rec = this.record(state, n);
-          await this.engine.killContainer(rec.id);
-          await this.engine.waitStopped(rec.id);
-          await this.dropHelpers(state, n);
-          delete state.applied[n];
-        }),
-      );
-      await this.store.save(state);
+      await this.killNodes(state, nodes);
       const reapplied = await this.startNodes(state, nodes);
       return `restarted ${nodes.join(', ')} (SIGKILL, then start with the same data${reapplied.length > 0 ? `; faults re-applied on ${reapplied.join(', ')}` : ''})`;
     });
