@@ -53,7 +53,9 @@ run: deps build docker-engine
 	$(RAFTBED) run experiments/default.yml
 
 bench: deps build docker-engine
-	@for f in $$(find dist -name '*.bench.js' | sort); do echo "== $$f"; node $$f || exit 1; done
+	@failed=""; for f in $$(find dist -name '*.bench.js' | sort); do \
+	  echo "== $$f"; node $$f || failed="$$failed $$f"; done; \
+	if [ -n "$$failed" ]; then echo "benchmarks that failed:$$failed"; exit 1; fi
 
 # The seed's own suite: each experiment runs even if an earlier one fails.
 chaos: deps build docker-engine
