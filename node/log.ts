@@ -31,6 +31,21 @@ export type NodeEvent =
       readonly fsync: string;
       readonly unsafe: string;
     }
+  /**
+   * The data directory's lock was left by a process that is gone (killed, or
+   * a previous run of this container), so this node took it over: `reason`
+   * says how it knew, the `holder*` fields are what the lock said (null when
+   * it could not be read).
+   */
+  | {
+      readonly event: 'lock-taken-over';
+      readonly file: string;
+      readonly reason: string;
+      readonly holderPid: number | null;
+      readonly holderNode: string | null;
+      readonly holderBoot: string | null;
+      readonly holderSince: string | null;
+    }
   /** State read back from disk at start. */
   | {
       readonly event: 'recovered';
@@ -124,6 +139,7 @@ export type EventName = NodeEvent['event'];
 
 export const EVENT_NAMES: readonly EventName[] = [
   'start',
+  'lock-taken-over',
   'recovered',
   'role',
   'election',
@@ -154,6 +170,7 @@ export type NodeLogLine = LogLineBase & NodeEvent;
 
 const DEFAULT_LEVEL: Partial<Record<EventName, LogLevel>> = {
   'follower-regressed': 'warn',
+  'lock-taken-over': 'warn',
   'wal-truncated': 'warn',
   'dropped-datagrams': 'warn',
   unsafe: 'warn',
