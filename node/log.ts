@@ -31,6 +31,21 @@ export type NodeEvent =
       readonly fsync: string;
       readonly unsafe: string;
     }
+  /**
+   * The data directory's lock was left by a process that is gone (killed, or
+   * a previous run of this container), so this node took it over: `reason`
+   * says how it knew, the `holder*` fields are what the lock said (null when
+   * it could not be read).
+   */
+  | {
+      readonly event: 'lock-taken-over';
+      readonly file: string;
+      readonly reason: string;
+      readonly holderPid: number | null;
+      readonly holderNode: string | null;
+      readonly holderBoot: string | null;
+      readonly holderSince: string | null;
+    }
   /** State read back from disk at start. */
   | {
       readonly event: 'recovered';
@@ -78,6 +93,24 @@ export type NodeEvent =
       readonly lastIndex: number;
       readonly match: number;
     }
+  /**
+   * Follower: `leader` (of the line's `term`) sent entries that contradict
+   * this node's committed ones: at `index` its entry has term `entryTerm`, the
+   * committed one `committedTerm`; `commit` is this node's commit index. A
+   * disk lost acknowledged writes and a leader was elected without them. This
+   * node refuses the leader's appends and stays as it is (it applied those
+   * entries; no Raft can undo that): it serves no new writes until an
+   * operator steps in. Written at most once per leader term; INFO
+   * `committed_conflicts` counts every refusal.
+   */
+  | {
+      readonly event: 'committed-conflict';
+      readonly leader: NodeId;
+      readonly index: number;
+      readonly entryTerm: number;
+      readonly committedTerm: number;
+      readonly commit: number;
+    }
   | { readonly event: 'commit'; readonly commit: number }
   | { readonly event: 'applied'; readonly applied: number }
   | {
@@ -124,12 +157,14 @@ export type EventName = NodeEvent['event'];
 
 export const EVENT_NAMES: readonly EventName[] = [
   'start',
+  'lock-taken-over',
   'recovered',
   'role',
   'election',
   'elected',
   'vote',
   'follower-regressed',
+  'committed-conflict',
   'commit',
   'applied',
   'snapshot-taken',
@@ -154,6 +189,8 @@ export type NodeLogLine = LogLineBase & NodeEvent;
 
 const DEFAULT_LEVEL: Partial<Record<EventName, LogLevel>> = {
   'follower-regressed': 'warn',
+  'committed-conflict': 'warn',
+  'lock-taken-over': 'warn',
   'wal-truncated': 'warn',
   'dropped-datagrams': 'warn',
   unsafe: 'warn',

@@ -100,6 +100,12 @@ export interface CoreStatus {
   readonly dropped: Readonly<Record<DropReason, number>>;
   /** As leader, in any term: followers found to have lost entries they acknowledged. */
   readonly followerRegressions: number;
+  /**
+   * As follower, in any term: appends, entry chunks and snapshots refused
+   * because the leader's log contradicts this node's committed entries (see
+   * the `committed-conflict` event).
+   */
+  readonly committedConflicts: number;
 }
 
 /** Only a leader sends these; they go out before its Ready is persisted (see ready.ts). */
@@ -438,6 +444,7 @@ export class RaftCore {
       progress,
       dropped: { ...s.dropped },
       followerRegressions: s.followerRegressions,
+      committedConflicts: s.committedConflicts,
     };
   }
 

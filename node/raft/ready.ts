@@ -44,6 +44,25 @@ export type CoreEvent =
       readonly term: number;
       readonly lastIndex: number;
       readonly match: number;
+    }
+  /**
+   * Follower: `leader` (of `term`) sent entries (or a snapshot) that contradict
+   * this node's committed log: at `index` (<= `commit`, this node's commit
+   * index) its entry has term `entryTerm` where the committed one has
+   * `committedTerm`. Only a disk that lost acknowledged writes allows that
+   * (the leader was elected without entries a majority had stored). No Raft
+   * can repair it safely, since this node applied those entries: the message
+   * is refused, and unanswered, so the leader never counts this node as
+   * holding its entries. Reported for every refusal.
+   */
+  | {
+      readonly type: 'committed-conflict';
+      readonly leader: NodeId;
+      readonly term: number;
+      readonly index: number;
+      readonly entryTerm: number;
+      readonly committedTerm: number;
+      readonly commit: number;
     };
 
 export interface Ready {

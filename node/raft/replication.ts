@@ -200,8 +200,13 @@ export function tickLeader(s: CoreState, ms: number): boolean {
 export function handleAppend(s: CoreState, m: AppendRequest): void {
   let { prevIndex, prevTerm, entries } = m;
   const committed = s.log.committed;
+  const clash = committedClash(s, [{ index: prevIndex, term: prevTerm }, ...entries]);
+  if (clash !== null) {
+    refuseCommittedConflict(s, m.from, clash);
+    return;
+  }
   if (prevIndex < committed) {
-    // Entries up to our commit index are known to match the leader's: skip them.
+    // Entries up to our commit index match the leader's (checked above): skip them.
     const skip = committed - prevIndex;
     if (skip >= entries.length) {
       reply(s, m.from, true, committed);
@@ -215,19 +220,71 @@ export function handleAppend(s: CoreState, m: AppendRequest): void {
     rejectAppend(s, m.from, prevIndex, prevTerm);
     return;
   }
-  const lastNew = appendMatching(s, entries, prevIndex);
+  const lastNew = appendMatching(s, m.from, entries, prevIndex);
   if (lastNew === null) return;
   s.log.commitTo(Math.min(m.commit, lastNew));
   reply(s, m.from, true, lastNew);
 }
 
+/** Where the leader's log contradicts a committed entry of ours. */
+export interface CommittedClash {
+  readonly index: number;
+  /** The leader's entry's term there. */
+  readonly entryTerm: number;
+  /** Our committed entry's term there. */
+  readonly committedTerm: number;
+}
+
+/**
+ * The first of the leader's (index, term) pairs at or below our commit index
+ * that names another term than our entry there, or null. A correct cluster
+ * never has one: every leader holds every committed entry (Leader
+ * Completeness), and by Log Matching with the same terms. A disk that lost
+ * acknowledged writes can elect a leader without entries this node
+ * committed; then taking its entries would undo applied ones, and answering
+ * as if our log matched would let it count us for entries we do not hold.
+ * Compacted indices cannot be compared and are skipped.
+ */
+export function committedClash(
+  s: CoreState,
+  leaderLog: readonly { readonly index: number; readonly term: number }[],
+): CommittedClash | null {
+  const committed = s.log.committed;
+  for (const { index, term } of leaderLog) {
+    if (index > committed) break;
+    const ours = s.log.term(index);
+    if (ours !== undefined && ours !== term) return { index, entryTerm: term, committedTerm: ours };
+  }
+  return null;
+}
+
+/**
+ * Refuses a leader message that contradicts committed entries: nothing is
+ * stored and nothing answered (a rejection would only make the leader probe
+ * further back, to the same clash), so the leader keeps retrying at its
+ * heartbeat pace and this node stays as it is. Counted and reported each time.
+ */
+export function refuseCommittedConflict(s: CoreState, leader: string, c: CommittedClash): void {
+  s.committedConflicts++;
+  s.events.push({
+    type: 'committed-conflict',
+    leader,
+    term: s.term,
+    index: c.index,
+    entryTerm: c.entryTerm,
+    committedTerm: c.committedTerm,
+    commit: s.log.committed,
+  });
+}
+
 /**
  * Appends entries that follow a matching prevIndex, overwriting a conflicting
  * suffix. Returns the last index now known to match, or null when the leader
- * would overwrite a committed entry (impossible in a correct cluster).
+ * would overwrite a committed entry (refused: see refuseCommittedConflict).
  */
 export function appendMatching(
   s: CoreState,
+  from: string,
   entries: readonly Entry[],
   prevIndex: number,
 ): number | null {
@@ -235,7 +292,14 @@ export function appendMatching(
   const conflict = s.log.findConflict(entries);
   if (conflict === 0) return lastNew;
   if (conflict <= s.log.committed) {
-    s.drop('outOfRange');
+    const ours = s.log.term(conflict);
+    const theirs = entries[conflict - (prevIndex + 1)]?.term;
+    if (ours === undefined || theirs === undefined) {
+      // Entries under our snapshot, which the caller should have skipped.
+      s.drop('outOfRange');
+      return null;
+    }
+    refuseCommittedConflict(s, from, { index: conflict, entryTerm: theirs, committedTerm: ours });
     return null;
   }
   s.log.truncateAndAppend(entries.slice(conflict - (prevIndex + 1)));

@@ -78,6 +78,8 @@ export class CoreState {
   events: CoreEvent[] = [];
   /** Leader (any term): followers found to have lost entries they acknowledged. */
   followerRegressions = 0;
+  /** Follower (any term): leader messages refused for contradicting committed entries. */
+  committedConflicts = 0;
   dropTotal = 0;
   lastDrop: DropReason | null = null;
   readonly dropped: Record<DropReason, number> = {

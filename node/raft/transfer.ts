@@ -10,7 +10,13 @@ import { encodedLength, payloadRoom } from './codec.js';
 import { MAX_NUMBER } from './messages.js';
 import type { EntryChunk, EntryChunkAck, SnapshotAck, SnapshotChunk } from './messages.js';
 import type { Progress } from './progress.js';
-import { appendMatching, rejectAppend, reply } from './replication.js';
+import {
+  appendMatching,
+  committedClash,
+  refuseCommittedConflict,
+  rejectAppend,
+  reply,
+} from './replication.js';
 import type { CoreState } from './state.js';
 
 /**
@@ -126,6 +132,11 @@ export function sendEntryChunks(s: CoreState, peer: string, pr: Progress): void 
 
 export function handleSnapshotChunk(s: CoreState, m: SnapshotChunk): void {
   const { meta } = m;
+  const clash = committedClash(s, [meta]);
+  if (clash !== null) {
+    refuseCommittedConflict(s, m.from, clash);
+    return;
+  }
   if (meta.index <= s.log.committed) {
     // We already hold everything up to there; tell the leader how far we are.
     if (s.snapshotRx !== null && s.snapshotRx.meta.index <= meta.index) s.snapshotRx = null;
@@ -196,6 +207,15 @@ export function handleSnapshotAck(s: CoreState, m: SnapshotAck): void {
 
 export function handleEntryChunk(s: CoreState, m: EntryChunk): void {
   const index = m.prevIndex + 1;
+  const clash = committedClash(s, [
+    { index: m.prevIndex, term: m.prevTerm },
+    { index, term: m.entryTerm },
+  ]);
+  if (clash !== null) {
+    if (s.entryRx?.index === index) s.entryRx = null;
+    refuseCommittedConflict(s, m.from, clash);
+    return;
+  }
   if (index <= s.log.committed || s.log.matchTerm(index, m.entryTerm)) {
     // Already held (a resent chunk whose final ack was lost): by log matching,
     // our log agrees with the leader's up to there. A reception of a later
@@ -236,7 +256,7 @@ export function handleEntryChunk(s: CoreState, m: EntryChunk): void {
     return;
   }
   const entry = { index, term: rx.term, kind: rx.kind, data: rx.rx.bytes() };
-  const lastNew = appendMatching(s, [entry], m.prevIndex);
+  const lastNew = appendMatching(s, m.from, [entry], m.prevIndex);
   if (lastNew === null) return;
   s.log.commitTo(Math.min(m.commit, lastNew));
   reply(s, m.from, true, lastNew);

@@ -88,6 +88,7 @@ export function infoSections(s: InfoSources): InfoSections {
       snapshots_taken: s.events.snapshotsTaken,
       snapshots_installed: s.events.snapshotsInstalled,
       follower_regressions: s.raft.followerRegressions,
+      committed_conflicts: s.raft.committedConflicts,
       persisting: s.raft.persisting ? 1 : 0,
     },
     Keyspace: { keys: s.keys, sessions: s.sessions },

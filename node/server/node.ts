@@ -6,12 +6,14 @@
  *                     │             ▼
  *     KvStateMachine (applier, snapshooter) · WalStorage · UdpTransport
  *
- * Start order: recover storage (refuse on corruption), bind the Raft socket,
+ * Start order: lock the data directory (refuse while another process holds
+ * it), recover storage (refuse on corruption), bind the Raft socket,
  * start the driver (which restores the snapshot), listen for clients, log
  * `start`, start the clock. Stop order (SIGTERM): stop taking clients and let
  * the commands already read finish (writes keep committing meanwhile), let
  * the save in flight finish, then stop the driver, answer what still waits
- * with -TIMEOUT, close the socket, sync and close storage, log `stop`.
+ * with -TIMEOUT, close the socket, sync and close storage, release the lock,
+ * log `stop`.
  */
 import type { NodeConfig } from '../config.js';
 import { Forwarder } from '../kv/forward.js';
@@ -21,6 +23,7 @@ import { KvStateMachine } from '../kv/state-machine.js';
 import { infoReply, statusReply } from '../kv/status.js';
 import { NodeLogger, startDropSummary } from '../log.js';
 import { Raft, type AppliedUpdate, type RaftConfig } from '../raft/raft.js';
+import { DirLock, DirLockedError } from '../storage/dir-lock.js';
 import { LatencyWindow } from '../storage/metrics.js';
 import type { WalStorage } from '../storage/wal-storage.js';
 import { TransportBindError, UdpTransport, type Incoming } from '../transport/udp.js';
@@ -88,6 +91,7 @@ export class RaftbedNode {
   private constructor(
     private readonly config: NodeConfig,
     private readonly logger: NodeLogger,
+    private readonly lock: DirLock,
     private readonly storage: WalStorage,
     private readonly transport: UdpTransport,
     private readonly raft: Raft,
@@ -115,13 +119,23 @@ export class RaftbedNode {
       notice(`raftbed node: WARNING: ${message}`);
       logger.log({ event: 'unsafe', mode: c.unsafe, message });
     }
-    const refuse = (message: string): never => {
+    let lock: DirLock | null = null;
+    const refuse = async (message: string): Promise<never> => {
+      await lock?.release().catch(() => undefined);
       logger.log({ event: 'stop', reason: message, code: 3 });
       logger.close();
       throw new NodeStartError(message);
     };
 
-    // 1. Storage: recover, or refuse to start.
+    // 1. The data directory: lock it (one process per WAL), then recover, or refuse to start.
+    try {
+      lock = await DirLock.acquire({ dir: c.data, node: c.id, boot: logger.boot });
+    } catch (err) {
+      if (err instanceof DirLockedError) return refuse(err.message);
+      return refuse(`cannot open the data directory ${c.data}: ${errorText(err)}`);
+    }
+    const dirLock = lock;
+    logLockTakeover(logger, dirLock);
     const opened = await openStorage(c, logger);
     if (typeof opened === 'string') return refuse(opened);
     const storage = opened;
@@ -324,6 +338,7 @@ export class RaftbedNode {
     node = new RaftbedNode(
       c,
       logger,
+      dirLock,
       storage,
       transport,
       r,
@@ -390,6 +405,11 @@ export class RaftbedNode {
       this.logger.log({ event: 'error', message: errorText(err), where: 'storage close' });
       if (exit === 0) exit = 1;
     }
+    try {
+      await this.lock.release();
+    } catch (err) {
+      this.logger.log({ event: 'error', message: errorText(err), where: 'data directory lock' });
+    }
     this.logger.commit(this.raft.core.commitIndex);
     this.logger.applied(this.raft.core.appliedIndex);
     this.logger.log({ event: 'stop', reason, code: exit });
@@ -397,6 +417,21 @@ export class RaftbedNode {
     this.resolveDone(exit);
     return exit;
   }
+}
+
+/** A lock left by a process that is gone was replaced: say whose, and why it was stale. */
+function logLockTakeover(logger: NodeLogger, lock: DirLock): void {
+  const t = lock.takenOver;
+  if (t === null) return;
+  logger.log({
+    event: 'lock-taken-over',
+    file: lock.path,
+    reason: t.reason,
+    holderPid: t.holder?.pid ?? null,
+    holderNode: t.holder?.node ?? null,
+    holderBoot: t.holder?.boot ?? null,
+    holderSince: t.holder?.since ?? null,
+  });
 }
 
 function hostPort(host: string, port: number): string {

@@ -72,6 +72,37 @@ describe('RaftEventLog', () => {
     ]);
   });
 
+  it('logs committed conflicts as a warning at most once per leader term', () => {
+    const { lines, log } = setup();
+    const conflict = (term: number, leader: string, index: number) => ({
+      type: 'committed-conflict' as const,
+      leader,
+      term,
+      index,
+      entryTerm: term,
+      committedTerm: 2,
+      commit: 12,
+    });
+    log.onEvent({ type: 'role', role: 'follower', term: 4, leader: 'n2' });
+    // The leader of term 4 retries every heartbeat: each refusal is reported.
+    for (let i = 0; i < 5; i++) log.onEvent(conflict(4, 'n2', 9));
+    log.onEvent({ type: 'role', role: 'follower', term: 5, leader: 'n3' });
+    for (let i = 0; i < 3; i++) log.onEvent(conflict(5, 'n3', 8));
+    expect(lines.filter((l) => l.event === 'committed-conflict')).toEqual([
+      expect.objectContaining({
+        event: 'committed-conflict',
+        level: 'warn',
+        term: 4,
+        leader: 'n2',
+        index: 9,
+        entryTerm: 4,
+        committedTerm: 2,
+        commit: 12,
+      }),
+      expect.objectContaining({ event: 'committed-conflict', term: 5, leader: 'n3', index: 8 }),
+    ]);
+  });
+
   it('logs the votes won with and the votes given, each in its own term', () => {
     const { lines, log } = setup();
     log.onEvent({ type: 'role', role: 'follower', term: 4, leader: null });

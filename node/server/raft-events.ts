@@ -54,6 +54,8 @@ export class RaftEventLog {
   private role: Role = 'follower';
   private leaderSeen: NodeId | null = null;
   private logged: { role: LogRole; leader: NodeId | null } | null = null;
+  /** The last term a committed conflict was logged in: the core reports every refusal. */
+  private conflictLoggedTerm = -1;
 
   constructor(
     private readonly logger: NodeLogger,
@@ -107,6 +109,23 @@ export class RaftEventLog {
           lastIndex: e.lastIndex,
           match: e.match,
         });
+        return;
+      case 'committed-conflict':
+        // The leader retries at its heartbeat pace; one line per leader term says it all.
+        if (e.term === this.conflictLoggedTerm) return;
+        this.conflictLoggedTerm = e.term;
+        this.logger.log(
+          {
+            event: 'committed-conflict',
+            leader: e.leader,
+            index: e.index,
+            entryTerm: e.entryTerm,
+            committedTerm: e.committedTerm,
+            commit: e.commit,
+          },
+          'warn',
+          e.term,
+        );
         return;
       case 'stopped':
         this.hooks.stopped(e.error);
