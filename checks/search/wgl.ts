@@ -219,7 +219,8 @@ export class PartitionSearch implements Stepper {
   // Transition memo: dense[state * size + op] = next state + 2 (1: illegal, 0: not
   // known yet) while states are few (with a row per state so far); then, per op, the
   // last state it was tried in, and a small direct-mapped table (a big one would cost
-  // a cache miss per lookup, more than recomputing).
+  // a cache miss per lookup, more than recomputing): [op + 1, state, next state + 2]
+  // slots, op + 1 so that an empty slot (all zeros) matches no (op, state) pair.
   private dense: Int32Array | undefined;
   private denseRows = 0;
   private readonly lastFrom: Int32Array;
@@ -453,7 +454,7 @@ export class PartitionSearch implements Stepper {
     if (this.dense === undefined) {
       const at = (slotOf(op, s) & RECENT_MASK) * 3;
       const recent = this.recent;
-      if (recent[at] === op && recent[at + 1] === s) {
+      if (recent[at] === op + 1 && recent[at + 1] === s) {
         const to = (recent[at + 2] as number) - 2;
         this.lastFrom[op] = s;
         this.lastTo[op] = to;
@@ -468,7 +469,7 @@ export class PartitionSearch implements Stepper {
     if (this.dense !== undefined) this.dense[s * this.size + op] = to + 2;
     else {
       const at = (slotOf(op, s) & RECENT_MASK) * 3;
-      this.recent[at] = op;
+      this.recent[at] = op + 1;
       this.recent[at + 1] = s;
       this.recent[at + 2] = to + 2;
     }
