@@ -52,6 +52,20 @@ const options = (maxOps: number, maxProcesses: number) =>
     infoRate: fc.double({ min: 0, max: 0.15, noNaN: true }),
   });
 
+/** A history of the simulated store, with one of its gets (when it has one) changed. */
+const withOneGetChanged = (maxOps: number, maxProcesses: number) =>
+  fc
+    .tuple(
+      fc.integer(),
+      options(maxOps, maxProcesses),
+      fc.nat(),
+      fc.nat({ max: CHANGES.length - 1 }),
+    )
+    .map(([seed, opts, which, how]) => {
+      const valid = appendKvHistory(xorshift(seed), opts);
+      return changeGet(valid, which, CHANGES[how] as (s: string) => string) ?? valid;
+    });
+
 /**
  * A counterexample as the search explains it: its prefix replays legally (ops ok),
  * and the op it names, a get, is illegal right after it.
@@ -129,39 +143,23 @@ describe('pruning by growth (porcupine-kv)', () => {
 
   it('agrees with a brute-force search on small histories with one get changed', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        fc.integer(),
-        options(8, 4),
-        fc.nat(),
-        fc.nat({ max: CHANGES.length - 1 }),
-        async (seed, opts, which, how) => {
-          const valid = appendKvHistory(xorshift(seed), opts);
-          const events = changeGet(valid, which, CHANGES[how] as (s: string) => string) ?? valid;
-          const expected = bruteForceAppendKv(events);
-          expect((await check(events)).valid).toBe(expected);
-          expect((await check(events, { reductions: false })).valid).toBe(expected);
-        },
-      ),
+      fc.asyncProperty(withOneGetChanged(8, 4), async (events) => {
+        const expected = bruteForceAppendKv(events);
+        expect((await check(events)).valid).toBe(expected);
+        expect((await check(events, { reductions: false })).valid).toBe(expected);
+      }),
       { numRuns: 600 },
     );
   });
 
   it('agrees with plain WGL on medium histories with one get changed', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        fc.integer(),
-        options(60, 8),
-        fc.nat(),
-        fc.nat({ max: CHANGES.length - 1 }),
-        async (seed, opts, which, how) => {
-          const valid = appendKvHistory(xorshift(seed), opts);
-          const events = changeGet(valid, which, CHANGES[how] as (s: string) => string) ?? valid;
-          const plain = await check(events, { reductions: false, timeoutMs: 2_000 });
-          const pruned = await check(events, { timeoutMs: 2_000 });
-          if (plain.valid !== 'unknown') expect(pruned.valid).toBe(plain.valid);
-          if (pruned.valid === false) await expectExplained(pruned);
-        },
-      ),
+      fc.asyncProperty(withOneGetChanged(60, 8), async (events) => {
+        const plain = await check(events, { reductions: false, timeoutMs: 2_000 });
+        const pruned = await check(events, { timeoutMs: 2_000 });
+        if (plain.valid !== 'unknown') expect(pruned.valid).toBe(plain.valid);
+        if (pruned.valid === false) await expectExplained(pruned);
+      }),
       { numRuns: 200 },
     );
   });
@@ -255,19 +253,11 @@ describe('pruning by growth (porcupine-kv)', () => {
     const real = await getModel('porcupine-kv');
     const colliding = { ...real, hash: () => 7 };
     await fc.assert(
-      fc.asyncProperty(
-        fc.integer(),
-        options(10, 4),
-        fc.nat(),
-        fc.nat({ max: CHANGES.length - 1 }),
-        async (seed, opts, which, how) => {
-          const valid = appendKvHistory(xorshift(seed), opts);
-          const events = changeGet(valid, which, CHANGES[how] as (s: string) => string) ?? valid;
-          const expected = bruteForceAppendKv(events);
-          const r = await check(events, { model: colliding, workers: 1 });
-          expect(r.valid).toBe(expected);
-        },
-      ),
+      fc.asyncProperty(withOneGetChanged(10, 4), async (events) => {
+        const expected = bruteForceAppendKv(events);
+        const r = await check(events, { model: colliding, workers: 1 });
+        expect(r.valid).toBe(expected);
+      }),
       { numRuns: 300 },
     );
   });
