@@ -108,7 +108,8 @@ export function describeOperation(op: Operation): string {
   const call = op.value === null ? op.f : `${op.f} ${showValue(op.value)}`;
   switch (op.outcome) {
     case 'ok':
-      return op.result === undefined || valueEquals(op.result, op.value)
+      // A call that returns its argument reads as "-> ok"; a read of nil says nil.
+      return op.result === undefined || (op.value !== null && valueEquals(op.result, op.value))
         ? `${call} -> ok`
         : `${call} -> ${showValue(op.result)}`;
     case 'fail':
