@@ -23,6 +23,19 @@ describe('TerminalProgress', () => {
     }
     p.faults(['pause n2']);
     expect(p.line()).toBe('[workload] 12/60 s  ok 2  fail 1  info 1  faults: pause n2');
+    p.event({ index: 0, time: 0, process: 2, type: 'invoke', f: 'cas', value: [1, 2] });
+    p.event({
+      index: 0,
+      time: 0,
+      process: 2,
+      type: 'fail',
+      f: 'cas',
+      value: [1, 2],
+      error: 'cas-mismatch',
+    });
+    expect(p.line()).toBe(
+      '[workload] 12/60 s  ok 2  fail 2 (cas-mismatch 1)  info 1  faults: pause n2',
+    );
     p.stop();
   });
 

@@ -22,6 +22,8 @@ export class TerminalProgress implements ProgressSink {
   private ok = 0;
   private fail = 0;
   private info = 0;
+  /** Failed cas ops that saw another value: answered, so not unavailability. */
+  private mismatch = 0;
   private inForce: readonly string[] = [];
   private phaseName = 'setup';
   private started = Date.now();
@@ -40,6 +42,7 @@ export class TerminalProgress implements ProgressSink {
   event(e: HistoryEvent): void {
     if (e.process === 'nemesis' || e.type === 'invoke') return;
     this[e.type]++;
+    if (e.type === 'fail' && e.error === 'cas-mismatch') this.mismatch++;
   }
 
   faults(inForce: readonly string[]): void {
@@ -63,7 +66,9 @@ export class TerminalProgress implements ProgressSink {
   line(): string {
     const elapsed = (Date.now() - this.started) / 1000;
     const faults = this.inForce.length === 0 ? 'none' : this.inForce.join('; ');
-    return `[${this.phaseName}] ${elapsed.toFixed(0)}/${this.limitS} s  ok ${this.ok}  fail ${this.fail}  info ${this.info}  faults: ${faults}`;
+    const fail =
+      this.mismatch > 0 ? `${this.fail} (cas-mismatch ${this.mismatch})` : `${this.fail}`;
+    return `[${this.phaseName}] ${elapsed.toFixed(0)}/${this.limitS} s  ok ${this.ok}  fail ${fail}  info ${this.info}  faults: ${faults}`;
   }
 
   stop(): void {
