@@ -6,16 +6,16 @@
  * committed the lost writes, comes back. It must say so in its log, once per
  * leader term, and count every refused append in INFO.
  */
-import { readdir, stat, truncate } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat, truncate } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, sleep } from './local-cluster.js';
 
-async function lastSegment(dir: string): Promise<{ file: string; size: number }> {
-  const segs = (await readdir(dir)).filter((f) => /^wal-\d+-\d+\.log$/.test(f)).sort();
-  const last = segs.at(-1);
-  if (last === undefined) throw new Error(`no WAL segment in ${dir}`);
-  const file = join(dir, last);
+/** The newest WAL segment of `id` and its size now. */
+async function lastSegment(
+  cluster: LocalCluster,
+  id: string,
+): Promise<{ file: string; size: number }> {
+  const file = await cluster.lastSegment(id);
   return { file, size: (await stat(file)).size };
 }
 
@@ -38,7 +38,7 @@ describe('raftbed node holding committed entries its leader lost', () => {
     const base = await cluster.status(first);
     for (const id of cluster.ids) await cluster.caughtUp(id, base.commit);
     // Every save up to here is on disk: what the losers keep.
-    const kept = await Promise.all(losers.map((id) => lastSegment(cluster.dataDir(id))));
+    const kept = await Promise.all(losers.map((id) => lastSegment(cluster, id)));
 
     // One at a time, so that each entry's save carries the commit index of the one before.
     for (let i = 0; i < 5; i++)
@@ -48,7 +48,7 @@ describe('raftbed node holding committed entries its leader lost', () => {
 
     for (const id of cluster.ids) await cluster.kill(id);
     for (const [i, k] of kept.entries()) {
-      const now = await lastSegment(cluster.dataDir(losers[i] as string));
+      const now = await lastSegment(cluster, losers[i] as string);
       expect(now.file).toBe(k.file);
       expect(now.size).toBeGreaterThan(k.size);
       await truncate(k.file, k.size);

@@ -6,14 +6,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClientError, ReplyError, RespClient } from '../kv/client.js';
 import type { RespValue } from '../kv/resp.js';
-import { parseStatusReply, type NodeStatus } from '../kv/status.js';
+import { parseInfo, parseStatusReply, type NodeStatus } from '../kv/status.js';
 import { parseNodeLogLine, type NodeLogLine } from '../log.js';
+import { parseSegmentName } from '../storage/files.js';
 
 export const HOST = '127.0.0.1';
 /** The checkout: the nearest folder up from here with a package.json (from source or from dist). */
@@ -221,6 +222,15 @@ export class LocalCluster {
     return join(this.dir, id);
   }
 
+  /** The path of the newest WAL segment in `id`'s data directory. */
+  async lastSegment(id: string): Promise<string> {
+    const dir = this.dataDir(id);
+    const segs = (await readdir(dir)).filter((f) => parseSegmentName(f) !== null).sort();
+    const last = segs.at(-1);
+    if (last === undefined) throw new Error(`no WAL segment in ${dir}`);
+    return join(dir, last);
+  }
+
   proc(id: string): NodeProcess {
     const p = this.procs.get(id);
     if (p === undefined) throw new Error(`no process for ${id}`);
@@ -294,7 +304,6 @@ export class LocalCluster {
   }
 
   async info(id: string): Promise<Record<string, Record<string, string>>> {
-    const { parseInfo } = await import('../kv/status.js');
     const v = await (await this.client(id)).call(['INFO']);
     return parseInfo(v.type === 'bulk' && v.value !== null ? Buffer.from(v.value).toString() : '');
   }

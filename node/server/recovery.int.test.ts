@@ -6,19 +6,13 @@
  * from the environment or a config file.
  */
 import { createSocket } from 'node:dgram';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RespClient } from '../kv/client.js';
 import { HOST, LocalCluster, NodeProcess, freeUdpPorts, requireBuiltCli } from './local-cluster.js';
-
-async function lastSegment(dir: string): Promise<string> {
-  const segs = (await readdir(dir)).filter((f) => /^wal-\d+-\d+\.log$/.test(f)).sort();
-  const last = segs.at(-1);
-  if (last === undefined) throw new Error(`no WAL segment in ${dir}`);
-  return join(dir, last);
-}
 
 /** Where the last whole record of a WAL segment starts, and its length with its 8-byte head. */
 function lastRecord(bytes: Buffer): { start: number; length: number } {
@@ -58,22 +52,34 @@ describe('raftbed node recovering from its data directory', () => {
     for (const r of replies) expect(r).toEqual({ type: 'simple', value: 'OK' });
   }
 
+  /**
+   * Writes `n` keys, then kills the `which`th follower once it has applied them:
+   * its newest WAL segment and the bytes it holds, to damage before a restart.
+   */
+  async function killedFollowerSegment(
+    prefix: string,
+    n: number,
+    which: number,
+  ): Promise<{ leader: string; victim: string; file: string; bytes: Buffer }> {
+    await writeSome(prefix, n);
+    const leader = await cluster.leader();
+    const victim = cluster.followers(leader)[which] as string;
+    await cluster.caughtUp(victim, (await cluster.status(leader)).commit);
+    await cluster.kill(victim);
+    const file = await cluster.lastSegment(victim);
+    return { leader, victim, file, bytes: await readFile(file) };
+  }
+
   async function expectKeys(via: string, prefix: string, n: number): Promise<void> {
     for (let i = 0; i < n; i++)
       expect(await cluster.call(via, ['GET', `${prefix}-${i}`])).toBe(`${i}`);
   }
 
   it('cuts a torn tail off the last WAL segment, logs it, and serves', async () => {
-    await writeSome('torn', 30);
-    const leader = await cluster.leader();
-    const victim = cluster.followers(leader)[0] as string;
-    await cluster.caughtUp(victim, (await cluster.status(leader)).commit);
-    await cluster.kill(victim);
+    const { leader, victim, file, bytes } = await killedFollowerSegment('torn', 30, 0);
     // A crash in the middle of writing one more record: the file ends mid-record. (Cutting
     // a record that was acknowledged would lose what the leader counts on, which an
     // fsynced write never is.)
-    const file = await lastSegment(cluster.dataDir(victim));
-    const bytes = await readFile(file);
     const last = lastRecord(bytes);
     const partial = bytes.subarray(last.start, last.start + Math.ceil(last.length / 2));
     await writeFile(file, Buffer.concat([bytes, partial]));
@@ -99,13 +105,7 @@ describe('raftbed node recovering from its data directory', () => {
   });
 
   it('refuses to start on corruption in the middle of the log, naming the file and offset', async () => {
-    await writeSome('mid', 40);
-    const leader = await cluster.leader();
-    const victim = cluster.followers(leader)[1] as string;
-    await cluster.caughtUp(victim, (await cluster.status(leader)).commit);
-    await cluster.kill(victim);
-    const file = await lastSegment(cluster.dataDir(victim));
-    const bytes = await readFile(file);
+    const { leader, victim, file, bytes } = await killedFollowerSegment('mid', 40, 1);
     const at = Math.floor(bytes.length / 2);
     bytes[at] = (bytes[at] ?? 0) ^ 0xff;
     await writeFile(file, bytes);
@@ -158,7 +158,7 @@ describe('raftbed node refusing bad settings with one line and exit 3', () => {
   });
 
   it('a client port in use, a Raft port in use, a data directory that is a file', async () => {
-    const dir = (await import('node:os')).tmpdir();
+    const dir = tmpdir();
     const [raft, other] = await freeUdpPorts(2);
     const peers = `n1=${HOST}:${raft},n2=${HOST}:${other}`;
     const busy = createServer();
@@ -186,10 +186,10 @@ describe('raftbed node refusing bad settings with one line and exit 3', () => {
       expect(c.exit.code).toBe(3);
       expect(c.lines).toHaveLength(1);
       expect(c.lines[0]).toContain(`cannot bind n1's Raft address ${HOST}:${raft}`);
-      await (await import('node:fs/promises')).rm(data, { recursive: true, force: true });
+      await rm(data, { recursive: true, force: true });
     } finally {
       busy.close();
-      await (await import('node:fs/promises')).rm(dataFile, { force: true });
+      await rm(dataFile, { force: true });
     }
   });
 });
@@ -198,8 +198,7 @@ describe('raftbed node configured by the environment or a file', () => {
   beforeAll(() => requireBuiltCli());
 
   it('runs a one-node cluster from RAFTBED_* variables, and another from a YAML file', async () => {
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const dir = await mkdtemp(join((await import('node:os')).tmpdir(), 'raftbed-env-'));
+    const dir = await mkdtemp(join(tmpdir(), 'raftbed-env-'));
     const [p1, p2] = await freeUdpPorts(2);
     try {
       const fromEnv = new NodeProcess([], {

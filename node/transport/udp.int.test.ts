@@ -1,25 +1,13 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOST, freeUdpPorts } from '../server/local-cluster.js';
 import { Prng } from '../util/prng.js';
 import { encodeDatagram, type PayloadKind } from './header.js';
 import type { Lookup, PeerAddress } from './peers.js';
 import { DROP_REASONS, TransportBindError, UdpTransport, type Incoming } from './udp.js';
 
-const HOST = '127.0.0.1';
 const MAX_PAYLOAD = 1400;
-
-async function freeUdpPorts(n: number): Promise<number[]> {
-  const sockets = await Promise.all(
-    Array.from({ length: n }, () => {
-      const s = createSocket('udp4');
-      return new Promise<Socket>((resolve) => s.bind(0, HOST, () => resolve(s)));
-    }),
-  );
-  const ports = sockets.map((s) => s.address().port);
-  await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
-}
 
 const noDns: Lookup = (host) => Promise.reject(new Error(`ENOTFOUND ${host}`));
 
@@ -106,24 +94,18 @@ describe('UdpTransport on 127.0.0.1', () => {
   });
 
   it('refuses to bind an address already in use, naming it', async () => {
-    await expect(
+    const openN1Again = (): Promise<UdpTransport> =>
       UdpTransport.open({
         clusterId: 'test',
         self: 'n1',
         peers,
         maxPayloadBytes: MAX_PAYLOAD,
         onReceive: () => {},
-      }),
-    ).rejects.toThrow(TransportBindError);
-    await expect(
-      UdpTransport.open({
-        clusterId: 'test',
-        self: 'n1',
-        peers,
-        maxPayloadBytes: MAX_PAYLOAD,
-        onReceive: () => {},
-      }),
-    ).rejects.toThrow(`n1's Raft address ${HOST}:${peers.get('n1')?.port}`);
+      });
+    await expect(openN1Again()).rejects.toThrow(TransportBindError);
+    await expect(openN1Again()).rejects.toThrow(
+      `n1's Raft address ${HOST}:${peers.get('n1')?.port}`,
+    );
   });
 
   it('survives a handler that throws', async () => {
