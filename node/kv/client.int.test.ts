@@ -49,16 +49,21 @@ async function testServer(): Promise<{ port: number; handled: string[] }> {
   return { port: server.address.port, handled };
 }
 
-/** A raw TCP server whose behaviour on receiving data the test chooses. */
-async function rawServer(onData: (socket: Socket, data: Buffer) => void): Promise<number> {
+/** A TCP server that hands each connection to `onConnection`; its port. */
+async function tcpServer(onConnection: (socket: Socket) => void): Promise<number> {
   const server: Server = createServer((socket) => {
     socket.on('error', () => {});
-    socket.on('data', (d) => onData(socket, d));
+    onConnection(socket);
   });
   await new Promise<void>((r) => server.listen(0, HOST, () => r()));
   cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
   const a = server.address();
   return typeof a === 'object' && a !== null ? a.port : 0;
+}
+
+/** A raw TCP server whose behaviour on receiving data the test chooses. */
+function rawServer(onData: (socket: Socket, data: Buffer) => void): Promise<number> {
+  return tcpServer((socket) => socket.on('data', (d) => onData(socket, d)));
 }
 
 async function client(
@@ -201,11 +206,7 @@ describe('RespClient', () => {
 
   it('reports a server that closed while idle as not-connected on the next call', async () => {
     let accepted: Socket | null = null;
-    const server = createServer((s) => (accepted = s));
-    await new Promise<void>((r) => server.listen(0, HOST, () => r()));
-    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-    const a = server.address();
-    const c = await client(typeof a === 'object' && a !== null ? a.port : 0);
+    const c = await client(await tcpServer((s) => (accepted = s)));
     while (accepted === null) await sleep(1);
     (accepted as Socket).end();
     while (c.connected) await sleep(1);

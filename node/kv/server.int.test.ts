@@ -2,11 +2,10 @@ import { execFile } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRequest } from './commands.js';
+import { encodeProposal, parseRequest } from './commands.js';
 import { encodeCommand, resp, type RespCommand, type RespValue } from './resp.js';
 import { RespServer, type RespHandler } from './server.js';
 import { KvStateMachine } from './state-machine.js';
-import { encodeProposal } from './commands.js';
 
 const run = promisify(execFile);
 const servers: RespServer[] = [];
@@ -49,6 +48,14 @@ async function until(cond: () => boolean, what: string, ms = 3000): Promise<void
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/** Sends ECHO 0 .. ECHO n-1 in one write; returns the replies they must get, in order. */
+function sendEchoes(socket: Socket, n: number): string {
+  socket.write(
+    Buffer.concat(Array.from({ length: n }, (_, i) => encodeCommand(['ECHO', String(i)]))),
+  );
+  return Array.from({ length: n }, (_, i) => `$${String(i).length}\r\n${i}\r\n`).join('');
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -172,12 +179,7 @@ describe('RespServer', () => {
     );
     const c = await raw(server.address.port);
     const n = 2000;
-    c.socket.write(
-      Buffer.concat(Array.from({ length: n }, (_, i) => encodeCommand(['ECHO', String(i)]))),
-    );
-    const expected = Array.from({ length: n }, (_, i) => `$${String(i).length}\r\n${i}\r\n`).join(
-      '',
-    );
+    const expected = sendEchoes(c.socket, n);
     await until(() => c.text().length >= expected.length, 'every reply', 20_000);
     expect(c.text()).toBe(expected);
     expect(most).toBeLessThanOrEqual(8);
@@ -188,12 +190,7 @@ describe('RespServer', () => {
     const server = await serve((args) => resp.bulk(args[1] ?? null), { maxPipeline: 4 });
     const c = await raw(server.address.port);
     const n = 1000;
-    c.socket.write(
-      Buffer.concat(Array.from({ length: n }, (_, i) => encodeCommand(['ECHO', String(i)]))),
-    );
-    const expected = Array.from({ length: n }, (_, i) => `$${String(i).length}\r\n${i}\r\n`).join(
-      '',
-    );
+    const expected = sendEchoes(c.socket, n);
     await until(() => c.text().length >= expected.length, 'every reply');
     expect(c.text()).toBe(expected);
   });
