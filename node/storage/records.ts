@@ -51,7 +51,8 @@ export type WalRecord =
       readonly hardState: HardState | null;
     };
 
-const KINDS: readonly EntryKind[] = ['noop', 'command', 'config'];
+/** Entry kinds by their code on disk. */
+export const ENTRY_KINDS: readonly EntryKind[] = ['noop', 'command', 'config'];
 
 export function encodeRecord(record: WalRecord): Uint8Array {
   const w = new ByteWriter(64);
@@ -74,7 +75,7 @@ export function encodeRecord(record: WalRecord): Uint8Array {
     }
     w.uvarint(entries.length);
     if (entries.length > 0) w.uvarint(entries[0]?.index ?? 0);
-    for (const e of entries) w.uvarint(e.term).u8(KINDS.indexOf(e.kind)).bytes(e.data);
+    for (const e of entries) w.uvarint(e.term).u8(ENTRY_KINDS.indexOf(e.kind)).bytes(e.data);
   }
   const frame = w.finish();
   const payloadLength = frame.length - FRAME_HEADER_BYTES;
@@ -146,7 +147,7 @@ function decodePayload(payload: Uint8Array): WalRecord | string {
     const first = count > 0 ? r.uvarint() : 0;
     for (let i = 0; i < count && r.ok; i++) {
       const term = r.uvarint();
-      const kind = KINDS[r.u8()];
+      const kind = ENTRY_KINDS[r.u8()];
       const data = r.bytes(MAX_RECORD_BYTES).slice();
       if (kind === undefined) return 'unknown entry kind';
       entries.push({ index: first + i, term, kind, data });

@@ -18,7 +18,7 @@ import { NodeFs } from './fs.js';
 import type { Fs, FsFile } from './fs.js';
 import { LatencyWindow } from './metrics.js';
 import type { StorageMetrics } from './metrics.js';
-import { encodeRecord } from './records.js';
+import { ENTRY_KINDS, encodeRecord } from './records.js';
 import type { SnapshotRef } from './records.js';
 import { recoverLog } from './recovery.js';
 import type { RecoveredLog, SegmentInfo, StorageEventLogger, TornTail } from './recovery.js';
@@ -132,7 +132,6 @@ type Job =
   | { readonly kind: 'sync'; readonly done: Deferred };
 
 const DEFAULTS = { batchIntervalMs: 10, lazyFlushMs: 1000, segmentBytes: 64 * 1024 * 1024 };
-const ENTRY_KINDS: readonly string[] = ['noop', 'command', 'config'];
 
 const realTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
