@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { NodeId } from './raft/types.js';
 
 export type Role = 'leader' | 'follower' | 'candidate' | 'learner';
+export const ROLES: readonly Role[] = ['leader', 'follower', 'candidate', 'learner'];
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type NodeEvent =
@@ -372,7 +373,6 @@ export function startDropSummary(
 }
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-const ROLES: readonly Role[] = ['leader', 'follower', 'candidate', 'learner'];
 
 function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;

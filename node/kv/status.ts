@@ -6,7 +6,7 @@
  * bulk strings, numbers in decimal; `leader` is nil when no leader is known.
  * INFO: one bulk string of `# Section` headers and `name:value` lines, as Redis.
  */
-import type { Role } from '../log.js';
+import { ROLES, type Role } from '../log.js';
 import { resp, type RespValue } from './resp.js';
 
 export interface NodeStatus {
@@ -23,7 +23,6 @@ export interface NodeStatus {
 }
 
 const NUMBER_FIELDS = ['term', 'commit', 'applied', 'last', 'snapshot'] as const;
-const ROLES: readonly Role[] = ['leader', 'follower', 'candidate', 'learner'];
 
 export function statusReply(s: NodeStatus): RespValue {
   const pair = (name: string, value: string | null): RespValue[] => [
