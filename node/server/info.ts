@@ -7,7 +7,12 @@ import type { RespServerCounters } from '../kv/server.js';
 import type { InfoSections } from '../kv/status.js';
 import type { RaftProgress } from '../raft/raft.js';
 import type { StorageMetrics } from '../storage/metrics.js';
-import { DROP_REASONS, SEND_FAILURES, type TransportCounters } from '../transport/udp.js';
+import {
+  DROP_REASONS,
+  SEND_FAILURES,
+  droppedTotal,
+  type TransportCounters,
+} from '../transport/udp.js';
 import type { KvServiceCounters } from './kv-service.js';
 import type { ProposalCounters } from './proposals.js';
 import { logRole, type RaftEventCounters } from './raft-events.js';
@@ -48,7 +53,6 @@ function snake(name: string): string {
 
 export function infoSections(s: InfoSources): InfoSections {
   const t = s.transport;
-  const droppedTotal = DROP_REASONS.reduce((sum, r) => sum + t.dropped[r], 0);
   const raftDropped = Object.values(s.events.dropped).reduce((a, b) => a + b, 0);
   const fwd = s.forwarder.counters;
   return {
@@ -123,7 +127,7 @@ export function infoSections(s: InfoSources): InfoSections {
       forward_out: t.sent.forward + t.sent['forward-reply'],
       bytes_in: t.bytesIn,
       bytes_out: t.bytesOut,
-      dropped_datagrams: droppedTotal,
+      dropped_datagrams: droppedTotal(t),
       ...Object.fromEntries(DROP_REASONS.map((r) => [`dropped_${snake(r)}`, t.dropped[r]])),
       dropped_messages: raftDropped,
       ...Object.fromEntries(

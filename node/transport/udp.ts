@@ -121,6 +121,11 @@ function newCounters(): TransportCounters {
   };
 }
 
+/** Datagrams dropped on receipt, over all reasons. */
+export function droppedTotal(counters: TransportCounters): number {
+  return DROP_REASONS.reduce((sum, r) => sum + counters.dropped[r], 0);
+}
+
 export class UdpTransport {
   readonly counters: TransportCounters = newCounters();
   private readonly book: PeerAddressBook;
@@ -260,7 +265,7 @@ export class UdpTransport {
 
   /** Total datagrams dropped on receipt, over all reasons. */
   droppedTotal(): number {
-    return DROP_REASONS.reduce((sum, r) => sum + this.counters.dropped[r], 0);
+    return droppedTotal(this.counters);
   }
 
   async close(): Promise<void> {
