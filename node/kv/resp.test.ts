@@ -276,6 +276,14 @@ describe('RespReplyParser', () => {
     );
   });
 
+  it('reads only ASCII digits as a number', () => {
+    // U+0131 (dotless i) is 0x31, '1', once narrowed to one byte.
+    for (const line of [':\u0131\r\n', '$\u0131\r\nx\r\n', '*\u0131\r\n:1\r\n']) {
+      expect(new RespReplyParser().push(Buffer.from(line, 'utf8')).error).not.toBeNull();
+    }
+    expect(new RespReplyParser().push(Buffer.from(':12\r\n')).items).toEqual([resp.integer(12)]);
+  });
+
   it('never throws on random bytes', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 20 }), (chunks) => {

@@ -143,8 +143,10 @@ class ByteQueue {
 }
 
 /** Redis's string2ll: an optional minus, then digits, nothing else, within 64 bits. */
-function parseCount(line: Buffer): number | null {
-  const s = line.toString('latin1');
+function parseCount(line: Buffer | string): number | null {
+  // A reply line is already text: re-encoding it would turn some non-ASCII
+  // characters into digits.
+  const s = typeof line === 'string' ? line : line.toString('latin1');
   if (!/^-?\d{1,18}$/.test(s)) return null;
   const n = Number(s);
   return Number.isSafeInteger(n) ? n : null;
@@ -521,12 +523,12 @@ export class RespReplyParser {
       case 0x2d /* - */:
         return { value: resp.error(line.text), next: line.next };
       case 0x3a /* : */: {
-        const n = parseCount(Buffer.from(line.text, 'latin1'));
+        const n = parseCount(line.text);
         if (n === null) return this.fail(`bad integer '${line.text.slice(0, 40)}'`, at);
         return { value: resp.integer(n), next: line.next };
       }
       case 0x24 /* $ */: {
-        const n = parseCount(Buffer.from(line.text, 'latin1'));
+        const n = parseCount(line.text);
         if (n === null || n < -1 || n > this.limits.maxBulkBytes) {
           return this.fail('invalid bulk length', at);
         }
@@ -539,7 +541,7 @@ export class RespReplyParser {
         return { value: resp.bulk(this.q.copy(line.next, end)), next: end + 2 };
       }
       case 0x2a /* * */: {
-        const n = parseCount(Buffer.from(line.text, 'latin1'));
+        const n = parseCount(line.text);
         if (n === null || n < -1 || n > this.limits.maxArrayLength) {
           return this.fail('invalid multibulk length', at);
         }
