@@ -369,10 +369,7 @@ export class Simulation {
   /** Cuts `n` off from everyone; other cuts heal, so leadership moves between sides. */
   private isolate(n: SimNode): void {
     this.net.healAll();
-    for (let b = 0; b < this.ids.length; b++) {
-      this.net.setCut(n.index, b, true);
-      this.net.setCut(b, n.index, true);
-    }
+    this.net.isolate(n.index);
     this.stats.partitions++;
   }
 
@@ -799,12 +796,9 @@ export class Simulation {
     } else if (shape === 1) {
       // One node isolated (often the leader).
       const leader = this.leaderNode();
-      const x =
-        leader !== undefined && this.rng.chance(0.5) ? leader.index : this.rng.int(0, size - 1);
-      for (let b = 0; b < size; b++) {
-        this.net.setCut(x, b, true);
-        this.net.setCut(b, x, true);
-      }
+      this.net.isolate(
+        leader !== undefined && this.rng.chance(0.5) ? leader.index : this.rng.int(0, size - 1),
+      );
     } else if (shape === 2) {
       // Random one-way cuts.
       const p = this.rng.pick([0.2, 0.4]);
