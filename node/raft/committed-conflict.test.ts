@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CoreEvent } from './ready.js';
-import { TestNet, bytes, type TestNode } from './test-support/net.js';
+import { TestNet, bytes, text, type TestNode } from './test-support/net.js';
 import type { Entry } from './types.js';
 
 const three = ['n1', 'n2', 'n3'];
@@ -20,7 +20,7 @@ function conflicts(n: TestNode): Extract<CoreEvent, { type: 'committed-conflict'
 }
 
 function shape(entries: readonly Entry[]): string[] {
-  return entries.map((e) => `${e.index}/${e.term}/${new TextDecoder().decode(e.data)}`);
+  return entries.map((e) => `${e.index}/${e.term}/${text(e.data)}`);
 }
 
 /**

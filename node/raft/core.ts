@@ -175,13 +175,13 @@ export class RaftCore {
     return this.s.dropTotal === before;
   }
 
-  private stepInner(input: Message): boolean {
+  private stepInner(input: Message): void {
     const s = this.s;
     const bad = checkMessage(input);
-    if (bad !== null) return this.reject(bad);
+    if (bad !== null) return s.drop(bad);
     const m = input;
-    if (m.to !== s.id) return this.reject('wrongRecipient');
-    if (!s.isPeer(m.from)) return this.reject('unknownPeer');
+    if (m.to !== s.id) return s.drop('wrongRecipient');
+    if (!s.isPeer(m.from)) return s.drop('unknownPeer');
 
     if (m.term > s.term) {
       if (m.type === 'vote') {
@@ -189,7 +189,7 @@ export class RaftCore {
         // election timeout ignores campaigns: they come from a node cut off.
         const inLease =
           s.cfg.checkQuorum && s.leader !== null && s.electionElapsed < s.cfg.electionTimeoutMinMs;
-        if (inLease) return true;
+        if (inLease) return;
         if (!m.pre) becomeFollower(s, m.term, null);
       } else if (m.type === 'voteResponse' && m.pre && m.granted) {
         // A granted pre-vote carries the term we would campaign in: no change.
@@ -204,22 +204,22 @@ export class RaftCore {
       } else if (m.type === 'vote' && m.pre) {
         s.send({ type: 'voteResponse', to: m.from, pre: true, granted: false });
       }
-      return true;
+      return;
     }
 
     switch (m.type) {
       case 'vote':
         handleVote(s, m);
-        return true;
+        return;
       case 'voteResponse':
         handleVoteResponse(s, m);
-        return true;
+        return;
       case 'readIndex':
         handleReadIndexRequest(s, m);
-        return true;
+        return;
       case 'readIndexResponse':
         handleReadIndexResponse(s, m);
-        return true;
+        return;
       default:
         break;
     }
@@ -232,7 +232,7 @@ export class RaftCore {
       s.leader = m.from;
       s.electionElapsed = 0;
     } else if (FOLLOWER_REPLIES.has(m.type)) {
-      if (s.role !== 'leader') return true; // a reply to a leadership we no longer hold
+      if (s.role !== 'leader') return; // a reply to a leadership we no longer hold
       const pr = s.progress.get(m.from);
       if (pr !== undefined) {
         pr.recentActive = true;
@@ -266,7 +266,6 @@ export class RaftCore {
         handleSnapshotAck(s, m);
         break;
     }
-    return true;
   }
 
   /**
@@ -485,11 +484,6 @@ export class RaftCore {
   /** Why the last dropped message was dropped (for the driver's event). */
   get lastDrop(): DropReason | null {
     return this.s.lastDrop;
-  }
-
-  private reject(reason: DropReason): false {
-    this.s.drop(reason);
-    return false;
   }
 
   private softState(): SoftState {

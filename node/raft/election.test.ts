@@ -6,6 +6,11 @@ import { TestNet, bytes } from './test-support/net.js';
 
 const three = ['n1', 'n2', 'n3'];
 
+/** A vote request to n3 in term 5 from a candidate with an empty log. */
+function voteInTerm5(from: string): Message {
+  return { type: 'vote', from, to: 'n3', term: 5, pre: false, lastIndex: 0, lastTerm: 0 };
+}
+
 describe('leader election', () => {
   it('elects exactly one leader, which appends a no-op of its term', () => {
     const net = new TestNet(three, {}, 7);
@@ -179,19 +184,10 @@ describe('leader election', () => {
   it('grants at most one vote per term, and keeps it across a restart', () => {
     const net = new TestNet(three, { preVote: false }, 1);
     const voter = net.node('n3');
-    const ask = (from: string): Message => ({
-      type: 'vote',
-      from,
-      to: 'n3',
-      term: 5,
-      pre: false,
-      lastIndex: 0,
-      lastTerm: 0,
-    });
-    voter.core.step(ask('n1'));
+    voter.core.step(voteInTerm5('n1'));
     net.flushReady();
     const restarted = net.restart('n3');
-    restarted.core.step(ask('n2'));
+    restarted.core.step(voteInTerm5('n2'));
     const rd = restarted.core.ready();
     expect(rd.messages).toContainEqual(
       expect.objectContaining({ type: 'voteResponse', to: 'n2', granted: false }),
@@ -200,19 +196,10 @@ describe('leader election', () => {
 
   it('forgets its vote across a restart with the planted bug (test-only hook)', () => {
     const net = new TestNet(three, { preVote: false, unsafe: { forgetToPersistVote: true } }, 1);
-    const ask = (from: string): Message => ({
-      type: 'vote',
-      from,
-      to: 'n3',
-      term: 5,
-      pre: false,
-      lastIndex: 0,
-      lastTerm: 0,
-    });
-    net.node('n3').core.step(ask('n1'));
+    net.node('n3').core.step(voteInTerm5('n1'));
     net.flushReady();
     const restarted = net.restart('n3');
-    restarted.core.step(ask('n2'));
+    restarted.core.step(voteInTerm5('n2'));
     expect(restarted.core.ready().messages).toContainEqual(
       expect.objectContaining({ type: 'voteResponse', to: 'n2', granted: true }),
     );

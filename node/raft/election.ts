@@ -55,10 +55,7 @@ function becomeCandidate(s: CoreState): void {
 }
 
 function requestVotes(s: CoreState, pre: boolean, term: number): void {
-  s.heartbeatElapsed = 0;
-  const lastIndex = s.log.lastIndex();
-  const lastTerm = s.log.lastTerm();
-  for (const to of s.others) s.send({ type: 'vote', to, pre, lastIndex, lastTerm }, term);
+  askUnanswered(s, pre, term);
   if (s.quorum() === 1) {
     if (pre) becomeCandidate(s);
     else becomeLeader(s);
@@ -105,15 +102,19 @@ export function tickElection(s: CoreState, ms: number): void {
     // losing a whole election timeout to one lost request or reply.
     s.heartbeatElapsed += ms;
     if (s.heartbeatElapsed >= s.cfg.heartbeatMs) {
-      s.heartbeatElapsed = 0;
       const pre = s.role === 'precandidate';
-      const term = pre ? s.term + 1 : s.term;
-      const lastIndex = s.log.lastIndex();
-      const lastTerm = s.log.lastTerm();
-      for (const to of s.others)
-        if (!s.votes.has(to)) s.send({ type: 'vote', to, pre, lastIndex, lastTerm }, term);
+      askUnanswered(s, pre, pre ? s.term + 1 : s.term);
     }
   }
+}
+
+/** Sends a (pre-)vote request for `term` to each member that has not answered in this round. */
+function askUnanswered(s: CoreState, pre: boolean, term: number): void {
+  s.heartbeatElapsed = 0;
+  const lastIndex = s.log.lastIndex();
+  const lastTerm = s.log.lastTerm();
+  for (const to of s.others)
+    if (!s.votes.has(to)) s.send({ type: 'vote', to, pre, lastIndex, lastTerm }, term);
 }
 
 export function handleVote(s: CoreState, m: VoteRequest): void {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeMessage } from './codec.js';
 import { RaftCore } from './core.js';
-import type { Message } from './messages.js';
+import type { HeartbeatRequest, Message } from './messages.js';
 import { MAX_NUMBER } from './messages.js';
 import { Raft } from './raft.js';
 import { EMPTY_STATE } from './storage.js';
@@ -11,23 +11,7 @@ import { TestNet, bytes } from './test-support/net.js';
 
 const three = ['n1', 'n2', 'n3'];
 
-function follower(): RaftCore {
-  const core = new RaftCore({ id: 'n2', peers: three, random: () => 0.5 });
-  core.step({
-    type: 'heartbeat',
-    from: 'n1',
-    to: 'n2',
-    term: 1,
-    commit: 0,
-    match: 0,
-    matchTerm: 0,
-    round: 1,
-  });
-  core.ready();
-  return core;
-}
-
-const hb: Message = {
+const hb: HeartbeatRequest = {
   type: 'heartbeat',
   from: 'n1',
   to: 'n2',
@@ -37,6 +21,13 @@ const hb: Message = {
   matchTerm: 0,
   round: 2,
 };
+
+function follower(): RaftCore {
+  const core = new RaftCore({ id: 'n2', peers: three, random: () => 0.5 });
+  core.step({ ...hb, round: 1 });
+  core.ready();
+  return core;
+}
 
 /** Feeds a value the type system would reject, as a transport bug or a hostile caller might. */
 function stepAny(core: RaftCore, m: unknown): boolean {

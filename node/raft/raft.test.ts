@@ -17,6 +17,34 @@ interface Member {
   snapshots: number[];
 }
 
+/** One driver on a fresh `storage`, keeping what it sends and reports; its jitter is `random`. */
+function lone(
+  config: RaftConfig,
+  storage: MemoryStorage,
+  random: number,
+): { raft: Raft; sent: Message[]; events: RaftEvent[] } {
+  const sent: Message[] = [];
+  const events: RaftEvent[] = [];
+  const raft = new Raft(
+    config,
+    {
+      storage,
+      transport: {
+        send: (_to, b) => {
+          const m = decodeMessage(b);
+          if (!(m instanceof Error)) sent.push(m);
+        },
+      },
+      applier: () => undefined,
+      snapshooter: () => new Uint8Array(0),
+      random: () => random,
+      onEvent: (e) => events.push(e),
+    },
+    { hardState: storage.hardState, snapshot: null, entries: [] },
+  );
+  return { raft, sent, events };
+}
+
 /** Three drivers wired together through a queue, storage completing at once unless told otherwise. */
 function trio(config: Partial<RaftConfig> = {}, autoPersist = true) {
   const queue: Array<{ from: string; to: string; bytes: Uint8Array }> = [];
@@ -98,23 +126,7 @@ describe('Raft driver', () => {
 
   it('sends nothing that depends on a write before the write is durable', async () => {
     const storage = new MemoryStorage(false);
-    const sent: Message[] = [];
-    const raft = new Raft(
-      { id: 'n1', peers: three, preVote: false },
-      {
-        storage,
-        transport: {
-          send: (_to, b) => {
-            const m = decodeMessage(b);
-            if (!(m instanceof Error)) sent.push(m);
-          },
-        },
-        applier: () => undefined,
-        snapshooter: () => new Uint8Array(0),
-        random: () => 0,
-      },
-      { hardState: storage.hardState, snapshot: null, entries: [] },
-    );
+    const { raft, sent } = lone({ id: 'n1', peers: three, preVote: false }, storage, 0);
     raft.tick(300); // campaign: term and vote must be durable before the vote requests leave
     await settle();
     expect(storage.pending).toBe(1);
@@ -132,25 +144,7 @@ describe('Raft driver', () => {
 
   it('reports a vote once it is durable and sent, and the election it won with its votes', async () => {
     const storage = new MemoryStorage(false);
-    const events: RaftEvent[] = [];
-    const sent: Message[] = [];
-    const raft = new Raft(
-      { id: 'n2', peers: three },
-      {
-        storage,
-        transport: {
-          send: (_to, b) => {
-            const m = decodeMessage(b);
-            if (!(m instanceof Error)) sent.push(m);
-          },
-        },
-        applier: () => undefined,
-        snapshooter: () => new Uint8Array(0),
-        random: () => 0.5,
-        onEvent: (e) => events.push(e),
-      },
-      { hardState: storage.hardState, snapshot: null, entries: [] },
-    );
+    const { raft, sent, events } = lone({ id: 'n2', peers: three }, storage, 0.5);
     const vote = encodeMessage({
       type: 'vote',
       from: 'n1',
@@ -303,19 +297,7 @@ describe('Raft driver', () => {
   it('stops, saying why, when storage fails: a node that cannot persist must not go on', async () => {
     const storage = new MemoryStorage(true);
     storage.failNext = new Error('disk full');
-    const events: RaftEvent[] = [];
-    const raft = new Raft(
-      { id: 'n1', peers: three, preVote: false },
-      {
-        storage,
-        transport: { send: () => undefined },
-        applier: () => undefined,
-        snapshooter: () => new Uint8Array(0),
-        random: () => 0,
-        onEvent: (e) => events.push(e),
-      },
-      { hardState: storage.hardState, snapshot: null, entries: [] },
-    );
+    const { raft, events } = lone({ id: 'n1', peers: three, preVote: false }, storage, 0);
     raft.tick(300);
     await settle();
     expect(raft.progress().stopped).toBe(true);

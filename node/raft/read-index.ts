@@ -9,7 +9,7 @@
  * follower asks the leader for the index the same way and waits for its own
  * state machine to apply it.
  */
-import type { NodeId, ReadFailure } from './types.js';
+import type { NodeId } from './types.js';
 
 /** Who asked: this node's caller, or a follower (by its request id). */
 export type ReadOrigin =
@@ -90,5 +90,3 @@ export class ReadTracker {
     return ready;
   }
 }
-
-export type { ReadFailure };

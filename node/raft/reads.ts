@@ -70,10 +70,13 @@ export function onCommitAdvanced(s: CoreState): void {
 
 /** The leader steps down: its unconfirmed reads fail (confirmed ones stay valid). */
 export function failLeaderReads(s: CoreState): void {
-  for (const origin of s.reads.takeLeaderReads()) {
-    if (origin.kind === 'local') fail(s, origin.requestId, 'leader-changed');
-    else s.send({ type: 'readIndexResponse', to: origin.from, id: origin.id, ok: false, index: 0 });
-  }
+  for (const origin of s.reads.takeLeaderReads()) giveUp(s, origin, 'leader-changed');
+}
+
+/** A leader gives up a read: its caller here, or the follower that forwarded it, is told. */
+function giveUp(s: CoreState, origin: ReadOrigin, reason: ReadFailure): void {
+  if (origin.kind === 'local') fail(s, origin.requestId, reason);
+  else s.send({ type: 'readIndexResponse', to: origin.from, id: origin.id, ok: false, index: 0 });
 }
 
 /** A follower's leader changed: requests it forwarded will not be answered. */
@@ -123,11 +126,8 @@ export function tickReads(s: CoreState, ms: number): void {
   if (expired.length === 0) return;
   r.pending = r.pending.filter((p) => p.elapsedMs < limit);
   r.waitingForTerm = r.waitingForTerm.filter((w) => w.elapsedMs < limit);
-  for (const origin of expired) {
-    // A follower's own timer answers its caller; tell it anyway so it need not wait.
-    if (origin.kind === 'local') fail(s, origin.requestId, 'timeout');
-    else s.send({ type: 'readIndexResponse', to: origin.from, id: origin.id, ok: false, index: 0 });
-  }
+  // A follower's own timer answers its caller; tell it anyway so it need not wait.
+  for (const origin of expired) giveUp(s, origin, 'timeout');
 }
 
 /** Confirmed reads whose index the state machine applied become answers. */

@@ -39,9 +39,9 @@ export interface SnapshotReception {
 export class CoreState {
   readonly id: NodeId;
   /** Voting members, this node included. */
-  peers: readonly NodeId[];
+  readonly peers: readonly NodeId[];
   /** Voting members but this node. */
-  others: readonly NodeId[];
+  readonly others: readonly NodeId[];
 
   term = 0;
   vote: NodeId | null = null;
@@ -105,7 +105,7 @@ export class CoreState {
   }
 
   isPeer(id: NodeId): boolean {
-    return id !== this.id && this.others.includes(id);
+    return this.others.includes(id);
   }
 
   /** Queues `m` (a fresh object the caller gives up), stamped with our id and term. */

@@ -27,19 +27,25 @@ function chunkWindow(s: CoreState, size: number): number {
   return s.cfg.maxInflight * Math.max(1, Math.floor(s.cfg.maxMessageLength / size));
 }
 
-/** Payload bytes per chunk so that a chunk message never exceeds maxMessageLength. */
-function chunkSize(s: CoreState, emptyChunkLength: number): number {
+/**
+ * A sender of `total` bytes in chunks whose message, with an empty payload, is
+ * `emptyChunkLength` bytes long: each chunk carries as much as keeps its
+ * message within maxMessageLength.
+ */
+function chunkSender(s: CoreState, total: number, emptyChunkLength: number): ChunkSender {
   // emptyChunkLength counts one byte for the empty payload's length prefix.
   const room = s.cfg.maxMessageLength - (emptyChunkLength - 1);
-  return Math.max(1, Math.min(s.cfg.chunkLength, payloadRoom(room)));
+  const size = Math.max(1, Math.min(s.cfg.chunkLength, payloadRoom(room)));
+  return new ChunkSender(total, size, chunkWindow(s, size));
 }
 
 export function startSnapshot(s: CoreState, peer: string, pr: Progress): void {
   const snapshot = s.snapshot;
   if (snapshot === null) return; // cannot happen: entries are only compacted into a snapshot
   const total = snapshot.data.length;
-  const size = chunkSize(
+  const sender = chunkSender(
     s,
+    total,
     encodedLength({
       type: 'snapshotChunk',
       from: s.id,
@@ -51,7 +57,7 @@ export function startSnapshot(s: CoreState, peer: string, pr: Progress): void {
       data: new Uint8Array(0),
     }),
   );
-  pr.becomeSnapshot({ snapshot, sender: new ChunkSender(total, size, chunkWindow(s, size)) });
+  pr.becomeSnapshot({ snapshot, sender });
   sendSnapshotChunks(s, peer, pr);
 }
 
@@ -77,8 +83,9 @@ export function startEntryTransfer(s: CoreState, peer: string, pr: Progress, ind
   const prevTerm = s.log.term(index - 1);
   if (entry === undefined || prevTerm === undefined) return;
   const total = entry.data.length;
-  const size = chunkSize(
+  const sender = chunkSender(
     s,
+    total,
     encodedLength({
       type: 'entryChunk',
       from: s.id,
@@ -94,11 +101,7 @@ export function startEntryTransfer(s: CoreState, peer: string, pr: Progress, ind
       data: new Uint8Array(0),
     }),
   );
-  pr.entryTx = {
-    index,
-    term: entry.term,
-    sender: new ChunkSender(total, size, chunkWindow(s, size)),
-  };
+  pr.entryTx = { index, term: entry.term, sender };
   sendEntryChunks(s, peer, pr);
 }
 
@@ -195,14 +198,21 @@ export function handleSnapshotAck(s: CoreState, m: SnapshotAck): void {
   const tx = pr?.snapshotTx;
   if (pr === undefined || tx === null || tx === undefined) return;
   if (tx.snapshot.meta.index !== m.index || tx.snapshot.meta.term !== m.snapshotTerm) return;
-  if (m.offset > tx.sender.total) {
+  if (ackChunks(s, tx.sender, m.offset)) sendSnapshotChunks(s, m.from, pr);
+}
+
+/**
+ * The follower holds `offset` bytes of what `sender` sends; false (and
+ * counted) when it claims more than there is. The step that routed the ack
+ * already marked the follower active and reachable.
+ */
+function ackChunks(s: CoreState, sender: ChunkSender, offset: number): boolean {
+  if (offset > sender.total) {
     s.drop('outOfRange');
-    return;
+    return false;
   }
-  pr.recentActive = true;
-  pr.paused = false;
-  tx.sender.ack(m.offset);
-  sendSnapshotChunks(s, m.from, pr);
+  sender.ack(offset);
+  return true;
 }
 
 export function handleEntryChunk(s: CoreState, m: EntryChunk): void {
@@ -225,23 +235,23 @@ export function handleEntryChunk(s: CoreState, m: EntryChunk): void {
     reply(s, m.from, true, Math.max(s.log.committed, held));
     return;
   }
-  let rx = s.entryRx;
+  // The reception this chunk continues, if any.
+  const cur = s.entryRx;
+  let rx =
+    cur !== null && cur.index === index && cur.term === m.entryTerm && cur.rx.total === m.total
+      ? cur
+      : null;
   if (m.offset === 0) {
     if (!s.log.matchTerm(m.prevIndex, m.prevTerm)) {
       s.entryRx = null;
       rejectAppend(s, m.from, m.prevIndex, m.prevTerm);
       return;
     }
-    if (rx === null || rx.index !== index || rx.term !== m.entryTerm || rx.rx.total !== m.total) {
+    if (rx === null) {
       rx = { index, term: m.entryTerm, kind: m.kind, rx: new ChunkReceiver(m.total) };
       s.entryRx = rx;
     }
-  } else if (
-    rx === null ||
-    rx.index !== index ||
-    rx.term !== m.entryTerm ||
-    rx.rx.total !== m.total
-  ) {
+  } else if (rx === null) {
     ackEntry(s, m, 0);
     return;
   }
@@ -278,12 +288,5 @@ export function handleEntryChunkAck(s: CoreState, m: EntryChunkAck): void {
   const tx = pr?.entryTx;
   if (pr === undefined || tx === null || tx === undefined) return;
   if (tx.index !== m.index || tx.term !== m.entryTerm) return;
-  if (m.offset > tx.sender.total) {
-    s.drop('outOfRange');
-    return;
-  }
-  pr.recentActive = true;
-  pr.paused = false;
-  tx.sender.ack(m.offset);
-  sendEntryChunks(s, m.from, pr);
+  if (ackChunks(s, tx.sender, m.offset)) sendEntryChunks(s, m.from, pr);
 }

@@ -8,15 +8,10 @@ import { MAX_ID_BYTES, MAX_PEERS } from './codec.js';
 import { MAX_NUMBER, MESSAGE_TYPES } from './messages.js';
 import type { Message } from './messages.js';
 
-/** Why the core dropped a message. */
-export type DropReason = 'malformed' | 'unknownPeer' | 'wrongRecipient' | 'outOfRange';
+export const DROP_REASONS = ['malformed', 'unknownPeer', 'wrongRecipient', 'outOfRange'] as const;
 
-export const DROP_REASONS: readonly DropReason[] = [
-  'malformed',
-  'unknownPeer',
-  'wrongRecipient',
-  'outOfRange',
-];
+/** Why the core dropped a message. */
+export type DropReason = (typeof DROP_REASONS)[number];
 
 const KINDS = new Set(['noop', 'command', 'config']);
 

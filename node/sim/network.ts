@@ -52,8 +52,12 @@ export class SimNetwork {
     this.cut.fill(false);
   }
 
-  get partitioned(): boolean {
-    return this.cut.includes(true);
+  /** Cuts every link to and from `node`. */
+  isolate(node: number): void {
+    for (let other = 0; other < this.size; other++) {
+      this.setCut(node, other, true);
+      this.setCut(other, node, true);
+    }
   }
 
   /** The delays after which copies of a datagram arrive (none when lost or cut). */

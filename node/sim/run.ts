@@ -28,8 +28,6 @@ export interface SimSummary {
   readonly cpuMs: number;
 }
 
-export const DEFAULT_STEPS = 2_000;
-
 export function unsafeOptions(bugs: readonly UnsafeBug[] = []): UnsafeOptions {
   const out: { -readonly [K in UnsafeBug]?: boolean } = {};
   for (const b of bugs) out[b] = true;

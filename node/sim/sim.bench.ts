@@ -8,9 +8,11 @@
  *      election timeouts (the Raft paper's setting), median and p99 over many
  *      seeds; the baseline is the minimum election timeout.
  *
- * The cluster runs the same driver the node runs, on a calm simulated network
+ * The cluster runs the same driver the node runs, with the library's default
+ * settings (options.ts DEFAULTS), on a calm simulated network
  * (1-3 ms delay, no loss) and disks that take 1-2 ms per write.
  */
+import { DEFAULTS } from '../raft/options.js';
 import type { NodeId } from '../raft/types.js';
 import { Simulation } from './simulation.js';
 import type { World } from './world.js';
@@ -24,19 +26,7 @@ function calm(
 ): Partial<World> {
   return {
     churn: false,
-    settings: {
-      heartbeatMs: 50,
-      electionTimeoutMinMs: 150,
-      electionTimeoutMaxMs: 300,
-      logLength: 1_000,
-      chunkLength: 1_024,
-      maxMessageLength: 1_280,
-      maxInflight: 8,
-      maxEntriesPerAppend: 1_024,
-      preVote: true,
-      checkQuorum: true,
-      ...overrides,
-    },
+    settings: { ...DEFAULTS, ...overrides },
     chaos: { loss: 0, duplicate: 0, minDelayMs: 1, maxDelayMs: 3, slowChance: 0, slowDelayMs: 0 },
     diskMs: [1, 2],
     tickMs: [10, 10],

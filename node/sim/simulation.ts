@@ -13,10 +13,10 @@ import type { AppliedUpdate, RaftEvent } from '../raft/raft.js';
 import { Raft } from '../raft/raft.js';
 import { MESSAGE_TYPES } from '../raft/messages.js';
 import { decodeMessage } from '../raft/codec.js';
-import { DecodeError } from '../util/bytes.js';
 import type { Entry, NodeId } from '../raft/types.js';
 import type { RaftCore } from '../raft/core.js';
-import { ByteWriter } from '../util/bytes.js';
+import { DROP_REASONS } from '../raft/validate.js';
+import { ByteWriter, DecodeError } from '../util/bytes.js';
 import { Prng } from '../util/prng.js';
 import type { Observed, Violation } from './checker.js';
 import { SafetyChecker } from './checker.js';
@@ -197,7 +197,7 @@ export class Simulation {
     this.ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
     this.net = new SimNetwork(opts.nodes, this.rng.fork(), this.world.chaos);
     const lying = opts.lyingDisks ?? 0;
-    this.checker = new SafetyChecker(Math.floor(opts.nodes / 2) + 1, { safety: lying === 0 });
+    this.checker = new SafetyChecker(quorumOf(opts.nodes), { safety: lying === 0 });
     this.nodes = this.ids.map((id, i) => {
       const lies = i < lying;
       const node: SimNode = new SimNode(
@@ -327,8 +327,7 @@ export class Simulation {
     for (const n of this.checker.safetyLapses.values()) s.safetyLapses += n;
     for (const n of this.nodes) {
       const d = n.raft?.progress().dropped;
-      if (d !== undefined)
-        s.dropped += d.malformed + d.unknownPeer + d.wrongRecipient + d.outOfRange;
+      if (d !== undefined) for (const r of DROP_REASONS) s.dropped += d[r];
     }
     const violation = this.checker.violation;
     if (this.trace) {
@@ -370,10 +369,7 @@ export class Simulation {
   /** Cuts `n` off from everyone; other cuts heal, so leadership moves between sides. */
   private isolate(n: SimNode): void {
     this.net.healAll();
-    for (let b = 0; b < this.ids.length; b++) {
-      this.net.setCut(n.index, b, true);
-      this.net.setCut(b, n.index, true);
-    }
+    this.net.isolate(n.index);
     this.stats.partitions++;
   }
 
@@ -454,6 +450,16 @@ export class Simulation {
     n.disk.crash();
     n.epoch++;
     this.stats.crashes++;
+  }
+
+  /** Crashes `n` and brings it back after [minMs, maxMs]. */
+  private crashAndRestart(n: SimNode, minMs: number, maxMs: number): void {
+    this.crash(n);
+    this.schedule(this.now + this.rng.int(minMs, maxMs), {
+      kind: 'restart',
+      node: n.index,
+      epoch: n.epoch,
+    });
   }
 
   private scheduleTick(n: SimNode): void {
@@ -567,12 +573,7 @@ export class Simulation {
       if (!(m instanceof DecodeError) && m.type === 'voteResponse' && m.granted && !m.pre) {
         this.send(n, t, bytes);
         // The grant is out; the process dies before it sends or persists anything else.
-        this.crash(n);
-        this.schedule(this.now + this.rng.int(1, 30), {
-          kind: 'restart',
-          node: n.index,
-          epoch: n.epoch,
-        });
+        this.crashAndRestart(n, 1, 30);
         this.log(`fault: crash ${n.id} right after granting a vote, restart soon`);
         return;
       }
@@ -643,12 +644,7 @@ export class Simulation {
         const n = this.nodes[ev.node] as SimNode;
         if (n.raft === null || n.epoch !== ev.epoch || this.phase !== 'chaos') return;
         if (this.rng.chance(this.world.newLeaderCrash)) {
-          this.crash(n);
-          this.schedule(this.now + this.rng.int(20, 400), {
-            kind: 'restart',
-            node: n.index,
-            epoch: n.epoch,
-          });
+          this.crashAndRestart(n, 20, 400);
           this.log(`fault: crash new leader ${n.id}`);
         } else {
           // The new leader becomes the only node cut off: whoever was cut off
@@ -770,12 +766,7 @@ export class Simulation {
     } else if (r < 0.72 && up.length > 0) {
       // Crash and come back soon: what a node persisted is all it remembers.
       const n = this.rng.pick(up);
-      this.crash(n);
-      this.schedule(this.now + this.rng.int(1, 50), {
-        kind: 'restart',
-        node: n.index,
-        epoch: n.epoch,
-      });
+      this.crashAndRestart(n, 1, 50);
       this.log(`fault: crash ${n.id}, restart soon`);
     } else if (r < 0.87 && down.length > 0) {
       const n = this.rng.pick(down);
@@ -805,12 +796,9 @@ export class Simulation {
     } else if (shape === 1) {
       // One node isolated (often the leader).
       const leader = this.leaderNode();
-      const x =
-        leader !== undefined && this.rng.chance(0.5) ? leader.index : this.rng.int(0, size - 1);
-      for (let b = 0; b < size; b++) {
-        this.net.setCut(x, b, true);
-        this.net.setCut(b, x, true);
-      }
+      this.net.isolate(
+        leader !== undefined && this.rng.chance(0.5) ? leader.index : this.rng.int(0, size - 1),
+      );
     } else if (shape === 2) {
       // Random one-way cuts.
       const p = this.rng.pick([0.2, 0.4]);
@@ -894,7 +882,8 @@ export class Simulation {
     if (!committed && waited > LIVENESS_MS) {
       const diverged = this.diverged(this.nodes);
       // Excused only when too few nodes are left whose committed log survived the lie.
-      if (diverged !== null && this.nodes.length - diverged.length < this.quorum) return true;
+      if (diverged !== null && this.nodes.length - diverged.length < quorumOf(this.nodes.length))
+        return true;
       this.checker.other('liveness', `no proposal committed within ${LIVENESS_MS} ms of healing`);
       return true;
     }
@@ -914,10 +903,6 @@ export class Simulation {
     return false;
   }
 
-  private get quorum(): number {
-    return Math.floor(this.nodes.length / 2) + 1;
-  }
-
   /**
    * With lying disks: those of `nodes` whose committed entries the leader
    * does not have (a lying disk lost them where it mattered). They cannot
@@ -935,6 +920,10 @@ export class Simulation {
       );
     return out;
   }
+}
+
+function quorumOf(nodes: number): number {
+  return Math.floor(nodes / 2) + 1;
 }
 
 /** Whether the append `bytes` carried the last entry `batch` stores. */

@@ -145,14 +145,7 @@ export class TestNet {
     for (let i = 0; i < maxRounds && this.inflight.length > 0; i++) {
       const batch = this.inflight;
       this.inflight = [];
-      for (const { to, bytes } of batch) {
-        const n = this.nodes.get(to);
-        if (n === undefined || !n.up) continue;
-        const m = decodeMessage(bytes);
-        if (m instanceof Error) throw m;
-        n.core.step(m);
-      }
-      this.flushReady();
+      this.deliver(batch);
     }
   }
 
@@ -233,10 +226,4 @@ export class TestNet {
   }
 }
 
-export function bytes(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
-}
-
-export function text(b: Uint8Array): string {
-  return new TextDecoder().decode(b);
-}
+export { utf8 as bytes, fromUtf8 as text } from '../../util/bytes.js';
