@@ -21,7 +21,7 @@ interface BOp {
 const same = (a: V, b: V): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** history.md's reading of a list of events, written from the spec, independently. */
-export function semanticOps(events: readonly SimEvent[]): BOp[] {
+function semanticOps(events: readonly SimEvent[]): BOp[] {
   const open = new Map<number, { e: SimEvent; at: number }>();
   const out: (BOp & { at: number })[] = [];
   events.forEach((e, at) => {
