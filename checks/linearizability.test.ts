@@ -8,6 +8,7 @@ import { parseJsonl } from './readers/jsonl.js';
 import { simulate, toJsonl } from './simulate.js';
 import type { SimEvent, SimOptions } from './simulate.js';
 import { bruteForce, randomEvents } from './test-support/brute-force.js';
+import { xorshift } from './test-support/xorshift.js';
 
 /** A history from compact lines: "P type f value [key]". */
 function h(...lines: string[]) {
@@ -285,13 +286,7 @@ describe('properties', () => {
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 1, max: 2 }),
         async (seed, ops, processes, keys) => {
-          let s = seed | 1;
-          const rand = (): number => {
-            s ^= s << 13;
-            s ^= s >>> 17;
-            s ^= s << 5;
-            return (s >>> 0) / 2 ** 32;
-          };
+          const rand = xorshift(seed);
           const events = randomEvents(rand, { ops, processes, keys, values: 3 });
           const expected = bruteForce(events, null);
           for (const options of [{}, { cache: false }, { partition: false }] as CheckOptions[]) {
@@ -312,13 +307,7 @@ describe('properties', () => {
         fc.integer({ min: 1, max: 5 }),
         fc.boolean(),
         async (seed, ops, processes, simulated) => {
-          let s = seed | 1;
-          const rand = (): number => {
-            s ^= s << 13;
-            s ^= s >>> 17;
-            s ^= s << 5;
-            return (s >>> 0) / 2 ** 32;
-          };
+          const rand = xorshift(seed);
           const events = simulated
             ? (mutateRead(
                 simulate({
