@@ -103,27 +103,20 @@ describe('checkLinearizability: semantics', () => {
   });
 
   it('checks a cas-mismatch as "the value differed from the expected one"', async () => {
-    const differs = h(
-      '0 invoke write 1',
-      '0 ok write 1',
-      '1 invoke cas [2,3]',
-      '1 fail cas [2,3] - cas-mismatch',
-    );
+    /** A write of `written`, then a cas [2,3] that failed with `error`. */
+    const casAfterWrite = (written: number, error: string) =>
+      h(
+        `0 invoke write ${written}`,
+        `0 ok write ${written}`,
+        '1 invoke cas [2,3]',
+        `1 fail cas [2,3] - ${error}`,
+      );
+    const differs = casAfterWrite(1, 'cas-mismatch');
     expect((await checkLinearizability(differs)).valid).toBe(true);
-    const equal = h(
-      '0 invoke write 2',
-      '0 ok write 2',
-      '1 invoke cas [2,3]',
-      '1 fail cas [2,3] - cas-mismatch',
-    );
+    const equal = casAfterWrite(2, 'cas-mismatch');
     expect((await checkLinearizability(equal)).valid).toBe(false);
     // A plain failure is only "no effect".
-    const plain = h(
-      '0 invoke write 2',
-      '0 ok write 2',
-      '1 invoke cas [2,3]',
-      '1 fail cas [2,3] - unavailable',
-    );
+    const plain = casAfterWrite(2, 'unavailable');
     expect((await checkLinearizability(plain)).valid).toBe(true);
   });
 
