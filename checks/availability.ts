@@ -144,8 +144,12 @@ export function checkAvailability(
 ): AvailabilityResult {
   const faults = faultIntervals(events);
   const ops = completedOps(events);
-  const inFault = (o: CompletedOp): boolean =>
-    faults.some((f) => o.invokeMs >= f.startMs && o.invokeMs < f.endMs);
+  const during = (o: CompletedOp, f: FaultInterval): boolean =>
+    o.invokeMs >= f.startMs && o.invokeMs < f.endMs;
+  const inFault = (o: CompletedOp): boolean => faults.some((f) => during(o, f));
+  const all = rate(ops);
+  const inFaults = rate(ops.filter(inFault));
+  const outsideFaults = rate(ops.filter((o) => !inFault(o)));
 
   const concurrency = Math.max(1, options.concurrency);
   const perClient = new Array<number>(concurrency).fill(0);
@@ -185,23 +189,19 @@ export function checkAvailability(
   const valid = streak < options.failStreakLimit;
   const pct = (r: OkRate): string => (r.rate === null ? '-' : `${(r.rate * 100).toFixed(1)}%`);
   const summary =
-    `ok ${pct(rate(ops))} (in faults ${pct(rate(ops.filter(inFault)))}, outside ${pct(rate(ops.filter((o) => !inFault(o))))}); ` +
+    `ok ${pct(all)} (in faults ${pct(inFaults)}, outside ${pct(outsideFaults)}); ` +
     `longest fail streak ${streak} (limit: fewer than ${options.failStreakLimit})` +
     (maxRecoveryMs === null ? '' : `; slowest recovery ${maxRecoveryMs.toFixed(0)} ms`);
   return {
     valid,
     required: options.required,
-    all: rate(ops),
-    inFaults: rate(ops.filter(inFault)),
-    outsideFaults: rate(ops.filter((o) => !inFault(o))),
+    all,
+    inFaults,
+    outsideFaults,
     byFaultKind: Object.fromEntries(
       [...new Set(faults.map((f) => f.kind))].map((kind) => [
         kind,
-        rate(
-          ops.filter((o) =>
-            faults.some((f) => f.kind === kind && o.invokeMs >= f.startMs && o.invokeMs < f.endMs),
-          ),
-        ),
+        rate(ops.filter((o) => faults.some((f) => f.kind === kind && during(o, f)))),
       ]),
     ),
     failStreakLimit: options.failStreakLimit,

@@ -98,7 +98,7 @@ export function valueEquals(a: Value | undefined, b: Value | undefined): boolean
 }
 
 /** A short, unambiguous rendering of a value for messages and reports. */
-export function showValue(v: Value | undefined): string {
+function showValue(v: Value | undefined): string {
   if (v === undefined) return '?';
   return JSON.stringify(v);
 }

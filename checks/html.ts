@@ -97,8 +97,6 @@ function whyLine(result: CheckResult): string {
 
 function viewData(history: History, result: CheckResult, maxOps: number): unknown {
   const failingKey = result.counterexample?.key;
-  const checked = new Set<number>();
-  for (const l of result.linearizations) for (const i of l.order) checked.add(i);
   // The failing key's ops first, so a cap never hides the counterexample.
   const order = [...history.ops].sort((a, b) => {
     const fa = failingKey !== undefined && (a.key ?? null) === failingKey ? 0 : 1;

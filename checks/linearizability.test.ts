@@ -8,6 +8,7 @@ import { parseJsonl } from './readers/jsonl.js';
 import { simulate, toJsonl } from './simulate.js';
 import type { SimEvent, SimOptions } from './simulate.js';
 import { bruteForce, randomEvents } from './test-support/brute-force.js';
+import { xorshift } from './test-support/xorshift.js';
 
 /** A history from compact lines: "P type f value [key]". */
 function h(...lines: string[]) {
@@ -102,27 +103,20 @@ describe('checkLinearizability: semantics', () => {
   });
 
   it('checks a cas-mismatch as "the value differed from the expected one"', async () => {
-    const differs = h(
-      '0 invoke write 1',
-      '0 ok write 1',
-      '1 invoke cas [2,3]',
-      '1 fail cas [2,3] - cas-mismatch',
-    );
+    /** A write of `written`, then a cas [2,3] that failed with `error`. */
+    const casAfterWrite = (written: number, error: string) =>
+      h(
+        `0 invoke write ${written}`,
+        `0 ok write ${written}`,
+        '1 invoke cas [2,3]',
+        `1 fail cas [2,3] - ${error}`,
+      );
+    const differs = casAfterWrite(1, 'cas-mismatch');
     expect((await checkLinearizability(differs)).valid).toBe(true);
-    const equal = h(
-      '0 invoke write 2',
-      '0 ok write 2',
-      '1 invoke cas [2,3]',
-      '1 fail cas [2,3] - cas-mismatch',
-    );
+    const equal = casAfterWrite(2, 'cas-mismatch');
     expect((await checkLinearizability(equal)).valid).toBe(false);
     // A plain failure is only "no effect".
-    const plain = h(
-      '0 invoke write 2',
-      '0 ok write 2',
-      '1 invoke cas [2,3]',
-      '1 fail cas [2,3] - unavailable',
-    );
+    const plain = casAfterWrite(2, 'unavailable');
     expect((await checkLinearizability(plain)).valid).toBe(true);
   });
 
@@ -285,13 +279,7 @@ describe('properties', () => {
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 1, max: 2 }),
         async (seed, ops, processes, keys) => {
-          let s = seed | 1;
-          const rand = (): number => {
-            s ^= s << 13;
-            s ^= s >>> 17;
-            s ^= s << 5;
-            return (s >>> 0) / 2 ** 32;
-          };
+          const rand = xorshift(seed);
           const events = randomEvents(rand, { ops, processes, keys, values: 3 });
           const expected = bruteForce(events, null);
           for (const options of [{}, { cache: false }, { partition: false }] as CheckOptions[]) {
@@ -312,13 +300,7 @@ describe('properties', () => {
         fc.integer({ min: 1, max: 5 }),
         fc.boolean(),
         async (seed, ops, processes, simulated) => {
-          let s = seed | 1;
-          const rand = (): number => {
-            s ^= s << 13;
-            s ^= s >>> 17;
-            s ^= s << 5;
-            return (s >>> 0) / 2 ** 32;
-          };
+          const rand = xorshift(seed);
           const events = simulated
             ? (mutateRead(
                 simulate({

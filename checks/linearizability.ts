@@ -118,7 +118,7 @@ export async function checkLinearizability(
   let prepared = prepare(history, model, options.initial);
   let searchModel: Model = model;
   if (options.partition === false && model.partition !== undefined) {
-    prepared = mergePartitions(prepared.partitions, prepared.initial, prepared.checked);
+    prepared = { ...prepared, partitions: [mergePartitions(prepared.partitions)] };
     searchModel = unpartitioned(model);
   }
   if (options.pendingAtEnd === true) {
@@ -365,11 +365,8 @@ interface KeyedOp extends ModelOp {
   readonly key: string;
 }
 
-function mergePartitions(
-  partitions: readonly Partition[],
-  initial: Value,
-  checked: number,
-): { partitions: Partition[]; initial: Value; checked: number } {
+/** Every key's ops as one partition, in invocation order. */
+function mergePartitions(partitions: readonly Partition[]): Partition {
   const all: { op: number; m: KeyedOp; call: number; ret: number; observer: boolean }[] = [];
   for (const p of partitions) {
     p.ops.forEach((op, j) => {
@@ -384,18 +381,12 @@ function mergePartitions(
   }
   all.sort((a, b) => a.call - b.call);
   return {
-    partitions: [
-      {
-        key: null,
-        ops: all.map((a) => a.op),
-        modelOps: all.map((a) => a.m),
-        call: all.map((a) => a.call),
-        ret: all.map((a) => a.ret),
-        observer: all.map((a) => a.observer),
-      },
-    ],
-    initial,
-    checked,
+    key: null,
+    ops: all.map((a) => a.op),
+    modelOps: all.map((a) => a.m),
+    call: all.map((a) => a.call),
+    ret: all.map((a) => a.ret),
+    observer: all.map((a) => a.observer),
   };
 }
 

@@ -37,7 +37,7 @@ export interface Prepared {
  * How the search sees `op`, or undefined when it is dropped. `readOnly` is the
  * model's `isReadOnly(op)` (asked once per op by the caller).
  */
-export function searchKind(
+function searchKind(
   op: Operation,
   readOnly: boolean,
   conventions: History['conventions'],
@@ -56,7 +56,7 @@ export function searchKind(
 }
 
 /** The initial value: `--initial`, else the one given when reading, else the format's or model's. */
-export function initialValue(history: History, model: Model, override?: Value): Value {
+function initialValue(history: History, model: Model, override?: Value): Value {
   if (override !== undefined) return override;
   if (history.initial !== undefined) return history.initial;
   return model.initialFrom === 'register'

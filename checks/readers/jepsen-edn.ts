@@ -2,7 +2,7 @@ import { HistoryError } from '../history.js';
 import type { Format, History, Value } from '../history.js';
 import { EdnChar, EdnSymbol, Keyword, ednGet, parseEdnLines, showEdn } from './edn.js';
 import type { Edn, EdnMap, EdnSeq } from './edn.js';
-import { EVENT_TYPES, Pairing } from './pairing.js';
+import { EVENT_TYPES, Pairing, clip } from './pairing.js';
 import type { EventType, RawEvent } from './pairing.js';
 
 /**
@@ -36,16 +36,11 @@ function pairUp(events: readonly RawEvent[], source: string, format: Format): Hi
     }
     pairing.add(ev);
   }
-  const { ops, nemesis, events: count } = pairing.finish();
-  return {
-    source,
+  return pairing.finish(
     format,
-    ops,
-    nemesis,
-    events: count,
-    conventions: { registerInitial: 0, nilReadObservesNothing: true },
-    suggestedModel: suggestModel(fs, anyKey),
-  };
+    { registerInitial: 0, nilReadObservesNothing: true },
+    suggestModel(fs, anyKey),
+  );
 }
 
 /**
@@ -112,7 +107,7 @@ function readOp(form: Edn, formLine: number, source: string): RawEvent {
     throw new HistoryError(
       source,
       formLine,
-      `expected an operation map like {:type :invoke, :f :read, :process 0, :value nil}, got ${clip(showEdn(form))}`,
+      `expected an operation map like {:type :invoke, :f :read, :process 0, :value nil}, got ${clip(showEdn(form), 80)}`,
     );
   }
   const line = map.line;
@@ -201,8 +196,4 @@ function mapToValue(m: EdnMap): Value {
     out[typeof k === 'string' ? k : JSON.stringify(k)] = toValue(m.vals[i] ?? null);
   }
   return out;
-}
-
-function clip(s: string): string {
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }

@@ -1,6 +1,6 @@
 import { HistoryError } from '../history.js';
 import type { History, Value } from '../history.js';
-import { EVENT_TYPES, Pairing } from './pairing.js';
+import { EVENT_TYPES, Pairing, clip } from './pairing.js';
 import type { EventType, RawEvent } from './pairing.js';
 
 /**
@@ -23,16 +23,11 @@ export function parseJsonl(text: string, source: string): History {
     if (ev.key !== undefined && ev.process !== 'nemesis') anyKey = true;
     pairing.add(ev);
   }
-  const { ops, nemesis, events } = pairing.finish();
-  return {
-    source,
-    format: 'jsonl',
-    ops,
-    nemesis,
-    events,
-    conventions: { registerInitial: null, nilReadObservesNothing: false },
-    suggestedModel: anyKey ? 'kv' : 'cas-register',
-  };
+  return pairing.finish(
+    'jsonl',
+    { registerInitial: null, nilReadObservesNothing: false },
+    anyKey ? 'kv' : 'cas-register',
+  );
 }
 
 function readEvent(line: string, lineNo: number, source: string): RawEvent {
@@ -96,8 +91,4 @@ function readEvent(line: string, lineNo: number, source: string): RawEvent {
   const node = o['node'];
   if (typeof node === 'string' || typeof node === 'number') ev.node = String(node);
   return ev;
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

@@ -1,5 +1,5 @@
 import { HistoryError } from '../history.js';
-import type { NemesisEvent, Operation, Outcome, Value } from '../history.js';
+import type { Conventions, Format, History, NemesisEvent, Outcome, Value } from '../history.js';
 
 export type EventType = 'invoke' | 'ok' | 'fail' | 'info';
 export const EVENT_TYPES: readonly EventType[] = ['invoke', 'ok', 'fail', 'info'];
@@ -121,15 +121,28 @@ export class Pairing {
   }
 
   /**
-   * Operations in invocation order; invocations still open stay `open`. Every one
-   * has the same fields (absent ones undefined), so code that walks them sees one
-   * object shape.
+   * The history read: operations in invocation order, invocations still open left
+   * `open`. Every operation has the same fields (absent ones undefined), so code that
+   * walks them sees one object shape.
    */
-  finish(): { ops: Operation[]; nemesis: NemesisEvent[]; events: number } {
-    return { ops: this.drafts, nemesis: this.faults, events: this.position };
+  finish(format: Format, conventions: Conventions, suggestedModel: string): History {
+    return {
+      source: this.source,
+      format,
+      ops: this.drafts,
+      nemesis: this.faults,
+      events: this.position,
+      conventions,
+      suggestedModel,
+    };
   }
 
   private fail(line: number, problem: string): never {
     throw new HistoryError(this.source, line, problem);
   }
+}
+
+/** A line cut short for an error message. */
+export function clip(s: string, max = 60): string {
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }

@@ -2,7 +2,7 @@ import { HistoryError } from '../history.js';
 import type { History } from '../history.js';
 import { Keyword, parseEdn } from './edn.js';
 import { toValue } from './jepsen-edn.js';
-import { Pairing } from './pairing.js';
+import { Pairing, clip } from './pairing.js';
 import type { EventType, RawEvent } from './pairing.js';
 
 /** `INFO  jepsen.util - 3	:invoke	:cas	[1 4]`: a Jepsen client log line. */
@@ -80,18 +80,9 @@ export function parsePorcupineLog(text: string, source: string): History {
     }
     pairing.add(ev);
   }
-  const { ops, nemesis, events } = pairing.finish();
-  return {
-    source,
-    format: 'porcupine',
-    ops,
-    nemesis,
-    events,
-    conventions: { registerInitial: null, nilReadObservesNothing: false },
-    suggestedModel: 'cas-register',
-  };
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  return pairing.finish(
+    'porcupine',
+    { registerInitial: null, nilReadObservesNothing: false },
+    'cas-register',
+  );
 }

@@ -14,18 +14,9 @@ import {
   toKvEdn,
 } from '../test-support/append-kv.js';
 import type { AppendKvOptions, KvEvent } from '../test-support/append-kv.js';
+import { xorshift } from '../test-support/xorshift.js';
 import { MemoryBudget } from './config-cache.js';
 import { searchPartition } from './wgl.js';
-
-function xorshift(seed: number): () => number {
-  let s = seed | 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 const check = (events: readonly KvEvent[], options: CheckOptions = {}) =>
   checkLinearizability(parseHistory(toKvEdn(events), { source: 'kv.txt' }), {

@@ -4,6 +4,7 @@
  * decision (every real-time-respecting order) for small ones. The values come from a
  * tiny alphabet so that different appends can build equal strings ("a" + "b" = "ab").
  */
+import { pairCalls } from './calls.js';
 
 export interface KvEvent {
   readonly process: number;
@@ -136,33 +137,12 @@ interface Op {
  * model, independently of the checker.
  */
 export function bruteForceAppendKv(events: readonly KvEvent[]): boolean {
-  const open = new Map<number, { e: KvEvent; at: number }>();
   const ops: Op[] = [];
-  events.forEach((e, at) => {
-    if (e.type === 'invoke') {
-      open.set(e.process, { e, at });
-      return;
-    }
-    const inv = open.get(e.process);
-    if (inv === undefined) throw new Error('completion without invocation');
-    open.delete(e.process);
-    const base = { f: inv.e.f, key: inv.e.key, value: inv.e.value, call: inv.at };
-    if (e.type === 'ok') ops.push({ ...base, read: e.value, must: true, ret: at });
-    else if (e.type === 'info' && e.f !== 'get') {
+  for (const { invoke, call, completion: e, ret } of pairCalls(events)) {
+    const base = { f: invoke.f, key: invoke.key, value: invoke.value, call };
+    if (e?.type === 'ok') ops.push({ ...base, read: e.value, must: true, ret });
+    else if ((e === undefined || e.type === 'info') && invoke.f !== 'get') {
       ops.push({ ...base, read: null, must: false, ret: Infinity });
-    }
-  });
-  for (const { e, at } of open.values()) {
-    if (e.f !== 'get') {
-      ops.push({
-        f: e.f,
-        key: e.key,
-        value: e.value,
-        read: null,
-        must: false,
-        call: at,
-        ret: Infinity,
-      });
     }
   }
   const placed = new Array<boolean>(ops.length).fill(false);

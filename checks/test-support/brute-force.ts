@@ -4,6 +4,7 @@
  * re-implemented here (not shared with the checker), over a map of registers.
  */
 import type { SimEvent } from '../simulate.js';
+import { pairCalls } from './calls.js';
 
 type V = null | number | string | readonly V[];
 
@@ -21,45 +22,18 @@ interface BOp {
 const same = (a: V, b: V): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** history.md's reading of a list of events, written from the spec, independently. */
-export function semanticOps(events: readonly SimEvent[]): BOp[] {
-  const open = new Map<number, { e: SimEvent; at: number }>();
-  const out: (BOp & { at: number })[] = [];
-  events.forEach((e, at) => {
-    if (e.type === 'invoke') {
-      open.set(e.process, { e, at });
-      return;
-    }
-    const inv = open.get(e.process);
-    if (inv === undefined) throw new Error('completion without invocation');
-    open.delete(e.process);
-    const base = {
-      f: inv.e.f,
-      key: inv.e.key ?? '',
-      value: inv.e.value as V,
-      call: inv.at,
-      at: inv.at,
-    };
-    if (e.type === 'ok') out.push({ ...base, result: e.value as V, kind: 'ok', ret: at });
-    else if (e.type === 'fail' && e.f === 'cas' && e.error === 'cas-mismatch') {
-      out.push({ ...base, result: null, kind: 'mismatch', ret: at });
-    } else if (e.type === 'info' && e.f !== 'read') {
+function semanticOps(events: readonly SimEvent[]): BOp[] {
+  const out: BOp[] = [];
+  for (const { invoke, call, completion: e, ret } of pairCalls(events)) {
+    const base = { f: invoke.f, key: invoke.key ?? '', value: invoke.value as V, call };
+    if (e?.type === 'ok') out.push({ ...base, result: e.value as V, kind: 'ok', ret });
+    else if (e?.type === 'fail' && e.f === 'cas' && e.error === 'cas-mismatch') {
+      out.push({ ...base, result: null, kind: 'mismatch', ret });
+    } else if ((e === undefined || e.type === 'info') && invoke.f !== 'read') {
       out.push({ ...base, result: null, kind: 'maybe', ret: Infinity });
     }
-  });
-  for (const { e, at } of open.values()) {
-    if (e.f !== 'read')
-      out.push({
-        f: e.f,
-        key: e.key ?? '',
-        value: e.value as V,
-        result: null,
-        kind: 'maybe',
-        call: at,
-        ret: Infinity,
-        at,
-      });
   }
-  return out.sort((a, b) => a.at - b.at);
+  return out;
 }
 
 /** Is there a legal sequential order, respecting real time, of every non-maybe op (and any maybe ops)? */
