@@ -1,7 +1,13 @@
 import type { Prng } from '../../node/util/prng.js';
 import type { Clock } from '../experiment/clock.js';
 import type { HistoryWriter } from '../history/writer.js';
-import type { ClientAdapter, ClientSession, Op, Outcome } from './adapter.js';
+import {
+  CAS_MISMATCH,
+  type ClientAdapter,
+  type ClientSession,
+  type Op,
+  type Outcome,
+} from './adapter.js';
 import type { OpGenerator } from './generator.js';
 
 export interface WorkloadOptions {
@@ -153,7 +159,7 @@ export async function perform(
   return {
     type: outcome.type,
     timedOut,
-    benign: outcome.type === 'fail' && outcome.error === 'cas-mismatch',
+    benign: outcome.type === 'fail' && outcome.error === CAS_MISMATCH,
   };
 }
 
