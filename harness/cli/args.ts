@@ -55,6 +55,13 @@ function describeParseError(err: unknown): string {
   return message === '' ? 'bad arguments' : message;
 }
 
+/** For commands that take no positional arguments. */
+export function noPositionals(command: string, positionals: readonly string[]): void {
+  if (positionals.length > 0) {
+    throw new UsageError(`raftbed ${command}: unexpected argument '${positionals[0]}'`);
+  }
+}
+
 /** A flag that must be a whole number in [min, max]; absent gives the default. */
 export function intFlag(
   command: string,

@@ -38,7 +38,7 @@ import type {
 } from './backend.js';
 import { Interrupted } from './interrupt.js';
 import {
-  CLUSTER_LABEL,
+  clusterLabels,
   IP_LABEL,
   KIND_LABEL,
   NODE_LABEL,
@@ -162,7 +162,7 @@ export class DockerBackend implements Backend {
       );
     }
     const nodes = nodeNames(spec.nodes);
-    const labels = { [CLUSTER_LABEL]: name };
+    const labels = clusterLabels(name);
     // Checked under the lock, so two `up`s of one name cannot both go ahead.
     return this.store.locked(name, async () => {
       const existing = await this.leftovers(name);
@@ -317,7 +317,7 @@ export class DockerBackend implements Backend {
    * and each namespace is read again before it is changed.
    */
   private async recoverState(name: string): Promise<ClusterState | undefined> {
-    const nets = await this.engine.listNetworks({ [CLUSTER_LABEL]: name });
+    const nets = await this.engine.listNetworks(clusterLabels(name));
     const net = nets[0];
     if (net === undefined) return undefined;
     let spec: ClusterSpec;
@@ -326,7 +326,7 @@ export class DockerBackend implements Backend {
     } catch {
       return undefined;
     }
-    const containers = await this.engine.listContainers({ [CLUSTER_LABEL]: name });
+    const containers = await this.engine.listContainers(clusterLabels(name));
     const records: Record<NodeName, NodeRecord> = {};
     for (const c of containers) {
       const node = c.labels[NODE_LABEL];
@@ -409,7 +409,7 @@ export class DockerBackend implements Backend {
   }
 
   private async leftovers(name: string): Promise<{ total: number; summary: string }> {
-    const labels = { [CLUSTER_LABEL]: name };
+    const labels = clusterLabels(name);
     const [c, n, v] = await Promise.all([
       this.engine.listContainers(labels),
       this.engine.listNetworks(labels),
@@ -423,7 +423,7 @@ export class DockerBackend implements Backend {
 
   /** Removes every object labelled with the cluster, and its helpers; nothing else. */
   private async removeObjects(name: string): Promise<DownReport> {
-    const labels = { [CLUSTER_LABEL]: name };
+    const labels = clusterLabels(name);
     // Helpers first (they release what they hold), found by their tag whatever the state says.
     let helpers = 0;
     for (const d of findDelayers(`raftbed:${name}:`)) {

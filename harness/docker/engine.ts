@@ -528,14 +528,7 @@ export class Engine {
   ): Promise<{ stdout: string; stderr: string; combined: string }> {
     await this.ready();
     const buf = await this.call(`logs ${id}`, () =>
-      this.docker.getContainer(id).logs({
-        follow: false,
-        stdout: true,
-        stderr: true,
-        timestamps: opts.timestamps ?? false,
-        ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
-        ...(opts.since !== undefined ? { since: opts.since } : {}),
-      }),
+      this.docker.getContainer(id).logs({ follow: false, ...logQuery(opts) }),
     );
     const { stdout, stderr, combined } = demuxBuffer(buf);
     return {
@@ -553,14 +546,7 @@ export class Engine {
   ): Promise<void> {
     await this.ready();
     const stream = await this.call(`logs ${id}`, () =>
-      this.docker.getContainer(id).logs({
-        follow: true,
-        stdout: true,
-        stderr: true,
-        timestamps: opts.timestamps ?? false,
-        ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
-        ...(opts.since !== undefined ? { since: opts.since } : {}),
-      }),
+      this.docker.getContainer(id).logs({ follow: true, ...logQuery(opts) }),
     );
     const demux = new Demuxer(onData);
     await new Promise<void>((resolve, reject) => {
@@ -665,6 +651,17 @@ export class EngineError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Both streams, as the log endpoint wants its options. */
+function logQuery(opts: LogOptions): Omit<Docker.ContainerLogsOptions, 'follow'> {
+  return {
+    stdout: true,
+    stderr: true,
+    timestamps: opts.timestamps ?? false,
+    ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
+    ...(opts.since !== undefined ? { since: opts.since } : {}),
+  };
 }
 
 function labelFilter(labels: Labels): string[] {

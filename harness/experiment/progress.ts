@@ -1,4 +1,5 @@
 import type { HistoryEvent } from '../history/types.js';
+import { CAS_MISMATCH } from '../workload/adapter.js';
 
 export interface ProgressSink {
   event(e: HistoryEvent): void;
@@ -42,7 +43,7 @@ export class TerminalProgress implements ProgressSink {
   event(e: HistoryEvent): void {
     if (e.process === 'nemesis' || e.type === 'invoke') return;
     this[e.type]++;
-    if (e.type === 'fail' && e.error === 'cas-mismatch') this.mismatch++;
+    if (e.type === 'fail' && e.error === CAS_MISMATCH) this.mismatch++;
   }
 
   faults(inForce: readonly string[]): void {

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readHistoryFile } from '../history/reader.js';
-import { defaultExperiment, readExperimentFile, type Experiment } from './experiment.js';
+import { readExperimentFile, type Experiment } from './experiment.js';
 import type { LinearizabilityResult } from './results.js';
 import { runExperiment, type LinearizabilityOptions } from './runner.js';
 import { FakeClock } from './test-support/fake-clock.js';
 import { FakeClusterBackend } from './test-support/fake-cluster.js';
+import { smallExperiment } from './test-support/fake-run.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -15,19 +16,7 @@ afterEach(() => {
 });
 
 function experiment(over: Partial<Experiment> = {}): Experiment {
-  const base = defaultExperiment(1234);
-  return {
-    ...base,
-    name: 'unit',
-    nodes: 3,
-    timeLimitS: 20,
-    rate: 50,
-    concurrency: 4,
-    recoverS: 1,
-    opTimeoutMs: 500,
-    nemesis: { ...base.nemesis, faultS: 4, healS: 3, firstS: 2 },
-    ...over,
-  };
+  return smallExperiment(1234, { name: 'unit', ...over });
 }
 
 function setup(lin: LinearizabilityResult['valid'] = true) {

@@ -12,7 +12,7 @@ import { planSchedule, type NemesisConfig } from '../nemesis/schedule.js';
 import { renderReport } from '../report/html.js';
 import type { ClientAdapter } from '../workload/adapter.js';
 import { DEFAULT_MIX, OpGenerator } from '../workload/generator.js';
-import { runFinalReads, runWorkload, type WorkloadStats } from '../workload/workload.js';
+import { noStats, runFinalReads, runWorkload, type WorkloadStats } from '../workload/workload.js';
 import type { Cluster, ClusterBackend } from './backend.js';
 import type { Clock } from './clock.js';
 import { experimentToYaml, type Experiment } from './experiment.js';
@@ -128,6 +128,8 @@ async function waitForLeader(
  */
 export async function runExperiment(options: RunOptions, deps: RunDeps): Promise<RunOutcome> {
   const { experiment: e } = options;
+  const clusterName = options.clusterName ?? 'raftbed-run';
+  const leaderWaitMs = deps.leaderWaitMs ?? 30_000;
   const progress = deps.progress ?? silentProgress;
   const startedAt = new Date();
   const dir = createRunDir(options.outDir, e.name, startedAt);
@@ -144,7 +146,7 @@ export async function runExperiment(options: RunOptions, deps: RunDeps): Promise
   try {
     cluster = await deps.backend.up(
       {
-        name: options.clusterName ?? 'raftbed-run',
+        name: clusterName,
         nodes: e.nodes,
         image: e.image,
         unsafe: e.unsafe,
@@ -159,20 +161,15 @@ export async function runExperiment(options: RunOptions, deps: RunDeps): Promise
 
   let history: HistoryWriter | null = null;
   let nemesis: Nemesis | null = null;
-  let workloadStats: WorkloadStats = { invoked: 0, ok: 0, fail: 0, info: 0, nextProcess: 0 };
-  let finalStats: WorkloadStats = { invoked: 0, ok: 0, fail: 0, info: 0, nextProcess: 0 };
+  let workloadStats = noStats();
+  let finalStats = noStats();
   let workloadS = 0;
   const logs: NodeLog[] = [];
   try {
-    const leader = await waitForLeader(
-      cluster,
-      deps.clock,
-      deps.leaderWaitMs ?? 30_000,
-      deps.signal,
-    );
+    const leader = await waitForLeader(cluster, deps.clock, leaderWaitMs, deps.signal);
     if (leader === null && !aborted()) {
       throw new SetupError(
-        `raftbed run: no leader elected within ${(deps.leaderWaitMs ?? 30_000) / 1000} s of setup`,
+        `raftbed run: no leader elected within ${leaderWaitMs / 1000} s of setup`,
       );
     }
     progress.note(
@@ -228,12 +225,7 @@ export async function runExperiment(options: RunOptions, deps: RunDeps): Promise
     progress.phase('heal');
     await healQuietly(nemesis, warnings);
     if (!aborted()) {
-      const recovered = await waitForLeader(
-        cluster,
-        deps.clock,
-        deps.leaderWaitMs ?? 30_000,
-        deps.signal,
-      );
+      const recovered = await waitForLeader(cluster, deps.clock, leaderWaitMs, deps.signal);
       if (recovered === null) warnings.push('no leader after healing');
       await deps.clock.sleep(e.recoverS * 1000, deps.signal);
     }
@@ -272,9 +264,8 @@ export async function runExperiment(options: RunOptions, deps: RunDeps): Promise
         warnings.push(`teardown failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     } else {
-      const name = options.clusterName ?? 'raftbed-run';
       progress.note(
-        `--keep: cluster ${name} left up (raftbed status --name ${name}; raftbed down --name ${name})`,
+        `--keep: cluster ${clusterName} left up (raftbed status --name ${clusterName}; raftbed down --name ${clusterName})`,
       );
     }
   }

@@ -3,11 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../node/util/prng.js';
 import { planSchedule } from '../nemesis/schedule.js';
-import { readExperimentFile } from './experiment.js';
+import { readExperimentFile, type Experiment } from './experiment.js';
 import { nemesisConfig } from './runner.js';
 
 const dir = join(import.meta.dirname, '..', '..', 'experiments');
 const nodes = (n: number) => Array.from({ length: n }, (_, i) => `n${i + 1}`);
+/** The fault plan the runner would follow for the experiment. */
+const planOf = (e: Experiment) =>
+  planSchedule(nemesisConfig(e), nodes(e.nodes), e.timeLimitS * 1000, new Prng(e.seed));
 
 describe('the experiments shipped in experiments/', () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.yml'));
@@ -22,12 +25,7 @@ describe('the experiments shipped in experiments/', () => {
 
   it('the seed suite partitions each of five servers in turn, 20 s cut and 10 s healed, with the fail-streak criterion', () => {
     const e = readExperimentFile(join(dir, 'seed-partition-each.yml'), 0);
-    const plan = planSchedule(
-      nemesisConfig(e),
-      nodes(e.nodes),
-      e.timeLimitS * 1000,
-      new Prng(e.seed),
-    );
+    const plan = planOf(e);
     expect(plan.map((f) => (f.nodes as string[])[0])).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
     for (const f of plan) expect(f.endMs - f.startMs).toBe(20_000);
     expect(plan[1]!.startMs - plan[0]!.endMs).toBe(10_000);
@@ -37,12 +35,7 @@ describe('the experiments shipped in experiments/', () => {
 
   it('proof (a) puts each of the five fault kinds in force once within its 30 s', () => {
     const e = readExperimentFile(join(dir, 'proof-correct.yml'), 0);
-    const plan = planSchedule(
-      nemesisConfig(e),
-      nodes(e.nodes),
-      e.timeLimitS * 1000,
-      new Prng(e.seed),
-    );
+    const plan = planOf(e);
     expect(new Set(plan.map((f) => f.kind))).toEqual(
       new Set(['partition', 'pause', 'kill', 'flaky', 'slow']),
     );
@@ -52,12 +45,7 @@ describe('the experiments shipped in experiments/', () => {
 
   it('proof (c) kills every node at once, and more than once', () => {
     const e = readExperimentFile(join(dir, 'proof-lazy-wal.yml'), 0);
-    const plan = planSchedule(
-      nemesisConfig(e),
-      nodes(e.nodes),
-      e.timeLimitS * 1000,
-      new Prng(e.seed),
-    );
+    const plan = planOf(e);
     expect(plan.length).toBeGreaterThanOrEqual(3);
     for (const f of plan) expect(f).toMatchObject({ kind: 'kill', nodes: ['n1', 'n2', 'n3'] });
     expect(e.unsafe).toBe('lazy-wal');

@@ -42,8 +42,6 @@ export interface UdpReport {
   readonly targets: Readonly<Record<string, UdpTargetResult>>;
 }
 
-export type SourceCounts = Readonly<Record<string, number>>;
-
 const DEFAULT_PORT = 7100;
 const DEFAULT_CONTROL = 7103;
 

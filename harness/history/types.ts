@@ -38,10 +38,6 @@ export interface NemesisEvent {
 
 export type HistoryEvent = OpEvent | NemesisEvent;
 
-export function isNemesis(e: HistoryEvent): e is NemesisEvent {
-  return e.process === 'nemesis';
-}
-
 /** What a writer is given: everything but the index and time, which it assigns. */
 export type OpInput = Omit<OpEvent, 'index' | 'time'>;
 export type NemesisInput = Omit<NemesisEvent, 'index' | 'time' | 'process' | 'type'>;

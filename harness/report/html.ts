@@ -2,6 +2,7 @@ import type { AvailabilityResult } from '../../checks/availability.js';
 import type { Percentiles } from '../../checks/latency.js';
 import type { RunResults, Validity } from '../experiment/results.js';
 import type { HistoryEvent } from '../history/types.js';
+import { CAS_MISMATCH } from '../workload/adapter.js';
 import {
   latencySpec,
   renderSvg,
@@ -35,7 +36,7 @@ export function latencyPoints(events: readonly HistoryEvent[]): LatencyPoint[] {
     if (inv === undefined) continue;
     open.delete(e.process);
     // A cas that found another value was answered: it is shown as served, not failed.
-    const type = e.type === 'fail' && e.error === 'cas-mismatch' ? 'ok' : e.type;
+    const type = e.type === 'fail' && e.error === CAS_MISMATCH ? 'ok' : e.type;
     points.push({ t: inv.t, latencyMs: (e.time / 1e9 - inv.t) * 1000, type, f: inv.f });
   }
   return points;

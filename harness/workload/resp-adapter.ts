@@ -1,3 +1,4 @@
+import type { RespValue } from '../../node/kv/resp.js';
 import type { OpValue } from '../history/types.js';
 import {
   CAS_MISMATCH,
@@ -8,12 +9,7 @@ import {
 } from './adapter.js';
 
 /** A RESP reply as node/kv/client.ts returns it. */
-export type Reply =
-  | { readonly type: 'simple'; readonly value: string }
-  | { readonly type: 'error'; readonly value: string }
-  | { readonly type: 'integer'; readonly value: number }
-  | { readonly type: 'bulk'; readonly value: Uint8Array | null }
-  | { readonly type: 'array'; readonly value: readonly Reply[] | null };
+export type Reply = RespValue;
 
 /** The part of node/kv/client.ts's RespClient the workload uses. */
 export interface RespConnection {

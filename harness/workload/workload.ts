@@ -1,7 +1,13 @@
 import type { Prng } from '../../node/util/prng.js';
 import type { Clock } from '../experiment/clock.js';
 import type { HistoryWriter } from '../history/writer.js';
-import type { ClientAdapter, ClientSession, Op, Outcome } from './adapter.js';
+import {
+  CAS_MISMATCH,
+  type ClientAdapter,
+  type ClientSession,
+  type Op,
+  type Outcome,
+} from './adapter.js';
 import type { OpGenerator } from './generator.js';
 
 export interface WorkloadOptions {
@@ -34,6 +40,11 @@ export interface WorkloadStats {
   nextProcess: number;
 }
 
+/** Stats before any operation. */
+export function noStats(): WorkloadStats {
+  return { invoked: 0, ok: 0, fail: 0, info: 0, nextProcess: 0 };
+}
+
 /**
  * Runs `concurrency` logical clients at the asked total rate. Each operation gets
  * an invoke and exactly one completion in the history. Clients never retry on
@@ -42,7 +53,7 @@ export interface WorkloadStats {
  * logical client, as in Jepsen).
  */
 export async function runWorkload(options: WorkloadOptions): Promise<WorkloadStats> {
-  const stats: WorkloadStats = { invoked: 0, ok: 0, fail: 0, info: 0, nextProcess: 0 };
+  const stats = noStats();
   const clients: Promise<number>[] = [];
   for (let i = 0; i < options.concurrency; i++) clients.push(runClient(i, options, stats));
   const lastProcesses = await Promise.all(clients);
@@ -153,7 +164,7 @@ export async function perform(
   return {
     type: outcome.type,
     timedOut,
-    benign: outcome.type === 'fail' && outcome.error === 'cas-mismatch',
+    benign: outcome.type === 'fail' && outcome.error === CAS_MISMATCH,
   };
 }
 
@@ -177,7 +188,7 @@ export interface FinalReadOptions {
  * through every node, so a lost write or a diverged node shows in the history.
  */
 export async function runFinalReads(options: FinalReadOptions): Promise<WorkloadStats> {
-  const stats: WorkloadStats = { invoked: 0, ok: 0, fail: 0, info: 0, nextProcess: 0 };
+  const stats = noStats();
   const perNode = options.nodes.map(async (node, i) => {
     let session = options.adapter.open(node);
     try {

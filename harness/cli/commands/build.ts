@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { choiceFlag, parseFlags } from '../args.js';
+import { choiceFlag, noPositionals, parseFlags } from '../args.js';
 import { SetupError, UsageError } from '../errors.js';
 
 // Heavy modules (dockerode) are imported inside run(): loading this file must stay
@@ -36,9 +36,7 @@ export const commands: Command[] = [
     help: HELP,
     async run(argv: readonly string[]): Promise<number> {
       const { flags, positionals } = parseFlags('build', specs, argv);
-      if (positionals.length > 0) {
-        throw new UsageError(`raftbed build: unexpected argument '${positionals[0]}'`);
-      }
+      noPositionals('build', positionals);
       const base = choiceFlag(
         'build',
         'base',

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { choiceFlag, intFlag, parseFlags } from '../args.js';
+import { choiceFlag, intFlag, noPositionals, parseFlags } from '../args.js';
 import { UsageError } from '../errors.js';
 import {
   CLUSTER_FLAGS,
@@ -70,12 +70,6 @@ const upSpecs = {
   fsync: { type: 'string' },
   replace: { type: 'boolean' },
 } as const;
-
-function noPositionals(command: string, positionals: readonly string[]): void {
-  if (positionals.length > 0) {
-    throw new UsageError(`raftbed ${command}: unexpected argument '${positionals[0]}'`);
-  }
-}
 
 export const commands: Command[] = [
   {

@@ -1,5 +1,5 @@
 import type { Command } from '../command.js';
-import { intFlag, numberFlag, parseFlags } from '../args.js';
+import { intFlag, noPositionals, numberFlag, parseFlags, type ParsedFlags } from '../args.js';
 import { UsageError } from '../errors.js';
 import {
   CLUSTER_FLAGS,
@@ -43,16 +43,7 @@ const nodesSpecs = { ...CLUSTER_FLAGS, all: { type: 'boolean' } } as const;
 const list = (s: string): string[] => s.split(',').filter((x) => x !== '');
 
 function partitionShape(
-  flags: {
-    random?: boolean | undefined;
-    isolate?: string | undefined;
-    'isolate-leader'?: boolean | undefined;
-    ring?: boolean | undefined;
-    bridge?: boolean | undefined;
-    from?: string | undefined;
-    to?: string | undefined;
-    seed?: string | undefined;
-  },
+  flags: ParsedFlags<typeof partitionSpecs>,
   groups: readonly string[],
 ): PartitionShape {
   const seed =
@@ -117,8 +108,7 @@ export const commands: Command[] = [
     help: `usage: raftbed join [--name C] [--json]\n\nHeals every network fault: the partition, loss and delay; ends the helpers\nthey started. Paused and killed nodes stay so (unpause, start).\n\n${CLUSTER_FLAGS_HELP}`,
     async run(argv: readonly string[]): Promise<number> {
       const { flags, positionals } = parseFlags('join', CLUSTER_FLAGS, argv);
-      if (positionals.length > 0)
-        throw new UsageError(`raftbed join: unexpected argument '${positionals[0]}'`);
+      noPositionals('join', positionals);
       return runOnCluster('join', flags, (cluster) => cluster.heal());
     },
   },
@@ -193,8 +183,7 @@ export const commands: Command[] = [
     help: `usage: raftbed fast [--name C] [--json]\n\nEnds loss, delay and rate limits on every node and the helpers they started;\npartitions stay (join heals them).\n\n${CLUSTER_FLAGS_HELP}`,
     async run(argv: readonly string[]): Promise<number> {
       const { flags, positionals } = parseFlags('fast', CLUSTER_FLAGS, argv);
-      if (positionals.length > 0)
-        throw new UsageError(`raftbed fast: unexpected argument '${positionals[0]}'`);
+      noPositionals('fast', positionals);
       return runOnCluster('fast', flags, (cluster) => cluster.fast());
     },
   },

@@ -5,17 +5,10 @@ import { runExperiment, type RunOutcome } from '../runner.js';
 import { FakeClock } from './fake-clock.js';
 import { FakeClusterBackend } from './fake-cluster.js';
 
-/**
- * A whole run against the in-memory cluster, in virtual time: a real run folder
- * (history, results, report, logs) for tests of the report, compare and the CLI.
- */
-export async function fakeRun(
-  outDir: string,
-  over: Partial<Experiment> = {},
-  linearizability?: Omit<LinearizabilityResult, 'model'>,
-): Promise<RunOutcome> {
-  const base = defaultExperiment(new Prng(over.seed ?? 1).nextU32());
-  const experiment: Experiment = {
+/** A short, small experiment that runs in a moment of virtual time. */
+export function smallExperiment(seed: number, over: Partial<Experiment> = {}): Experiment {
+  const base = defaultExperiment(seed);
+  return {
     ...base,
     name: 'fake',
     nodes: 3,
@@ -27,6 +20,18 @@ export async function fakeRun(
     nemesis: { ...base.nemesis, faultS: 4, healS: 3, firstS: 2 },
     ...over,
   };
+}
+
+/**
+ * A whole run against the in-memory cluster, in virtual time: a real run folder
+ * (history, results, report, logs) for tests of the report, compare and the CLI.
+ */
+export async function fakeRun(
+  outDir: string,
+  over: Partial<Experiment> = {},
+  linearizability?: Omit<LinearizabilityResult, 'model'>,
+): Promise<RunOutcome> {
+  const experiment = smallExperiment(new Prng(over.seed ?? 1).nextU32(), over);
   const clock = new FakeClock();
   const backend = new FakeClusterBackend(clock);
   return clock.runUntilSettled(
